@@ -1,0 +1,52 @@
+"""The Tổ CNSCĐ field app: create_app builds it from a short list of steps."""
+import os
+
+from flask import Flask
+
+from . import config
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder="../templates", static_folder="../static")
+    configure(app, test_config)
+    configure_extensions(app)
+    register_blueprints(app)
+    from .errors import register_error_pages
+    from .security import configure_security
+    register_error_pages(app)
+    configure_security(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.default_config(app.instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(config.environment_overrides())
+    else:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
+
+
+def configure_extensions(app: Flask) -> None:
+    from .database import configure_sqlite
+    from .i18n import select_locale
+    db.init_app(app)
+    configure_sqlite(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import areas, auth, cli, households, team, visit_log
+    for module in (auth, areas, households, visit_log, team, cli):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,117 @@
+"""Where a member walks: "Đường của tôi", a street in house order, the next household, search."""
+from flask import Blueprint, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import case, func, or_, select
+
+from .extensions import db
+from .models import Household, KhuPho, Resident, Street
+from .pages import render
+from .scope import khu_pho_ids, scoped, street_or_404
+from .text import fold
+
+bp = Blueprint("areas", __name__)
+
+DONE = ("da_tham",)
+LATER = ("hen_quay_lai", "khong_co_nha")
+
+
+def street_progress(query):
+    """Streets with their household count and visited count, in walking order."""
+    visited = func.sum(case((Household.status != "chua_tham", 1), else_=0))
+    return db.session.execute(
+        query.add_columns(func.count(Household.id), func.coalesce(visited, 0))
+        .outerjoin(Household, Household.street_id == Street.id)
+        .group_by(Street.id).order_by(Street.khu_pho_id, Street.position, Street.name)).all()
+
+
+@bp.get("/")
+@login_required
+def home():
+    if current_user.role in ("staff", "admin"):
+        return khu_pho_list()
+    mine = street_progress(select(Street).where(Street.member_id == current_user.id))
+    others = street_progress(scoped(select(Street), Street.khu_pho_id)
+                             .where(or_(Street.member_id.is_(None), Street.member_id != current_user.id)))
+    return render("areas/home.html", mine=mine, others=others)
+
+
+def khu_pho_list():
+    visited = func.sum(case((Household.status != "chua_tham", 1), else_=0))
+    rows = db.session.execute(
+        scoped(select(KhuPho), KhuPho.id).add_columns(func.count(Household.id), func.coalesce(visited, 0))
+        .outerjoin(Household, Household.khu_pho_id == KhuPho.id).group_by(KhuPho.id).order_by(KhuPho.code)).all()
+    return render("areas/khu_pho_list.html", rows=rows)
+
+
+@bp.get("/khu-pho/<int:khu_pho_id>")
+@login_required
+def khu_pho(khu_pho_id: int):
+    from .scope import khu_pho_or_404
+    place = khu_pho_or_404(khu_pho_id)
+    streets = street_progress(select(Street).where(Street.khu_pho_id == place.id))
+    return render("areas/khu_pho.html", place=place, streets=streets)
+
+
+@bp.get("/streets/<int:street_id>")
+@login_required
+def street(street_id: int):
+    place = street_or_404(street_id)
+    only_open = request.args.get("open") == "1"
+    query = select(Household).where(Household.street_id == place.id).order_by(Household.sort_key, Household.id)
+    if only_open:
+        query = query.where(or_(Household.status != "da_tham", Household.open_items > 0))
+    households = db.session.scalars(query).all()
+    return render("areas/street.html", "areas/_household_list.html", street=place, households=households,
+                  only_open=only_open)
+
+
+@bp.get("/streets/<int:street_id>/next")
+@login_required
+def next_household(street_id: int):
+    """The next door of the round: unvisited first in street order, then those to come back to."""
+    place = street_or_404(street_id)
+    after = request.args.get("after", type=int)
+    households = db.session.execute(
+        select(Household.id, Household.status).where(Household.street_id == place.id)
+        .order_by(Household.sort_key, Household.id)).all()
+    chosen = pick_next(households, after)
+    if chosen is None:
+        from flask import flash
+        flash(_("Đã đi hết các hộ của %(street)s.", street=place.name), "success")
+        return redirect(url_for("areas.street", street_id=place.id))
+    return redirect(url_for("households.page", household_id=chosen))
+
+
+def pick_next(households: list, after: int | None) -> int | None:
+    """Households as (id, status) in street order; the one to visit after `after`."""
+    ids = [h for h, _status in households]
+    start = ids.index(after) + 1 if after in ids else 0
+    rotated = households[start:] + households[:start]
+    for wanted in (("chua_tham",), LATER):
+        for household_id, status in rotated:
+            if status in wanted and household_id != after:
+                return household_id
+    return None
+
+
+@bp.get("/search")
+@login_required
+def search():
+    """Find a household or a resident by name or address, with or without diacritics."""
+    words = fold(request.args.get("q", "")).split()
+    households, residents = [], []
+    if words:
+        household_query = scoped(select(Household), Household.khu_pho_id)
+        resident_query = scoped(select(Resident).join(Household), Household.khu_pho_id).where(
+            Resident.moved_away.is_(False))
+        for word in words:
+            household_query = household_query.where(Household.address_key.contains(word, autoescape=True))
+            resident_query = resident_query.where(Resident.name_key.contains(word, autoescape=True))
+        households = db.session.scalars(household_query.order_by(Household.sort_key).limit(20)).all()
+        residents = db.session.scalars(resident_query.order_by(Resident.name_key).limit(20)).all()
+    return render("areas/search.html", "areas/_search_results.html", q=request.args.get("q", ""),
+                  households=households, residents=residents, searched=bool(words))
+
+
+__all__ = ["bp", "pick_next", "khu_pho_ids"]

@@ -1,0 +1,25 @@
+"""The active plan and its checklist, read once per request."""
+from flask import current_app, g
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ChecklistItem, Plan
+from .state import age_rules
+
+
+def active_plan() -> Plan:
+    if "plan" not in g:
+        g.plan = db.session.scalar(select(Plan).where(Plan.code == current_app.config["PLAN_CODE"])) \
+            or db.session.scalar(select(Plan).where(Plan.active).order_by(Plan.year.desc()))
+    return g.plan
+
+
+def plan_items() -> list[ChecklistItem]:
+    if "plan_items" not in g:
+        g.plan_items = list(db.session.scalars(
+            select(ChecklistItem).where(ChecklistItem.plan_id == active_plan().id).order_by(ChecklistItem.position)))
+    return g.plan_items
+
+
+def plan_rules():
+    return age_rules(active_plan())

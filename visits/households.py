@@ -1,0 +1,167 @@
+"""A household at the door: its residents and open items, and what a member adds or corrects there."""
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .checklist import plan_items, plan_rules
+from .extensions import db
+from .forms import CorrectionForm, HouseholdForm, MovedForm, ResidentForm, VisitForm
+from .models import Household, Resident, Visit, new_uuid
+from .pages import render
+from .recording import Rejected, apply_change_facts, client_time, facts_payload, record_change
+from .roster import new_household, new_resident
+from .scope import household_or_404, resident_or_404, street_or_404
+from .state import applicable_items, encode_fact, open_items_for, states_of
+from .text import address_key, fold, nfc
+
+bp = Blueprint("households", __name__)
+
+ANSWER_LABELS = {"done": "Vừa hướng dẫn xong", "had": "Đã có từ trước", "declined": "Không có nhu cầu",
+                 "later": "Hẹn lần sau", "na": "Không áp dụng"}
+
+
+def household_context(household: Household, form: VisitForm | None = None, saved: Visit | None = None) -> dict:
+    """Everything the household page and its swapped region show."""
+    items, rules = plan_items(), plan_rules()
+    states = states_of(household)
+    form = form or VisitForm(formdata=None, visit_uuid=new_uuid())
+    recent = db.session.scalars(select(Visit).where(Visit.household_id == household.id)
+                                .order_by(Visit.recorded_at.desc(), Visit.uuid.desc()).limit(5)).all()
+    return {"household": household, "street": household.street, "form": form, "saved": saved,
+            "applicable": applicable_items(household, items, rules),
+            "open": open_items_for(household, items, rules, states),
+            "answer_of": lambda key, code: getattr(states.get((key, "item", code)), "value", None),
+            "residents": [r for r in household.residents if not r.moved_away],
+            "moved": [r for r in household.residents if r.moved_away],
+            "recent": recent, "encode_fact": encode_fact}
+
+
+@bp.get("/households/<int:household_id>")
+@login_required
+def page(household_id: int):
+    household = household_or_404(household_id)
+    return render("households/page.html", **household_context(household))
+
+
+@bp.route("/streets/<int:street_id>/households/new", methods=["GET", "POST"])
+@login_required
+def add_household(street_id: int):
+    street = street_or_404(street_id)
+    form = HouseholdForm(change_uuid=new_uuid())
+    duplicates = []
+    if form.validate_on_submit():
+        key = address_key(street.name, form.house_number.data)
+        duplicates = db.session.scalars(select(Household).where(
+            Household.street_id == street.id, Household.address_key == key)).all()
+        if not duplicates or form.confirm_duplicate.data:
+            household = _create_household(street, form)
+            if household is not None:
+                flash(_("Đã thêm hộ %(number)s. Hãy thêm nhân khẩu.", number=household.house_number), "success")
+                return redirect(url_for("households.page", household_id=household.id), 303)
+    return render("households/new.html", street=street, form=form, duplicates=duplicates), \
+        (422 if form.errors or duplicates else 200)
+
+
+def _create_household(street, form) -> Household | None:
+    earlier = db.session.scalar(select(Household).where(Household.uuid == form.change_uuid.data))
+    if earlier is not None:  # the same form sent twice
+        return earlier if earlier.street_id == street.id else abort(409)
+    try:
+        household = new_household(street, form.house_number.data, form.head_name.data or "",
+                                  form.is_business.data, uuid=form.change_uuid.data, user=current_user,
+                                  recorded_at=client_time(form.recorded_at.data))
+    except Rejected as problem:
+        form.house_number.errors.append(str(problem))
+        return None
+    db.session.commit()
+    return household
+
+
+@bp.route("/households/<int:household_id>/residents/new", methods=["GET", "POST"])
+@login_required
+def add_resident(household_id: int):
+    household = household_or_404(household_id)
+    form = ResidentForm(change_uuid=new_uuid())
+    duplicates = []
+    if form.validate_on_submit():
+        duplicates = db.session.scalars(select(Resident).join(Household).where(
+            Household.street_id == household.street_id, Resident.name_key == fold(form.full_name.data),
+            Resident.uuid != form.change_uuid.data)).all()
+        if not duplicates or form.confirm_duplicate.data:
+            if _create_resident(household, form):
+                flash(_("Đã thêm %(name)s.", name=nfc(form.full_name.data)), "success")
+                return redirect(url_for("households.page", household_id=household.id), 303)
+    return render("households/resident_new.html", household=household, form=form, duplicates=duplicates), \
+        (422 if form.errors or duplicates else 200)
+
+
+def _create_resident(household, form) -> bool:
+    earlier = db.session.scalar(select(Resident).where(Resident.uuid == form.change_uuid.data))
+    if earlier is not None:
+        return earlier.household_id == household.id or abort(409)
+    try:
+        new_resident(household, form.full_name.data, form.birth_year.data, _facts_of(form),
+                     plan_items(), plan_rules(), uuid=form.change_uuid.data, user=current_user,
+                     recorded_at=client_time(form.recorded_at.data))
+    except Rejected as problem:
+        form.full_name.errors.append(str(problem))
+        return False
+    db.session.commit()
+    return True
+
+
+def _facts_of(form) -> dict:
+    return {"phone_kind": form.phone_kind.data, "sim": form.sim.data,
+            "handset_2g_only": form.handset_2g_only.data, "has_epay": form.has_epay.data or None}
+
+
+@bp.route("/residents/<int:resident_id>/edit", methods=["GET", "POST"])
+@login_required
+def correct_resident(resident_id: int):
+    """Correct a resident's name, birth year or facts; the facts enter the state as a dated change."""
+    resident = resident_or_404(resident_id)
+    household = resident.household
+    form = CorrectionForm(change_uuid=new_uuid(), full_name=resident.full_name, birth_year=resident.birth_year,
+                          phone_kind=resident.phone_kind, sim=resident.sim,
+                          handset_2g_only=encode_fact("handset_2g_only", resident.handset_2g_only),
+                          has_epay=encode_fact("has_epay", resident.has_epay) or "")
+    if form.validate_on_submit():
+        changed = {k: v for k, v in _facts_of(form).items() if v != encode_fact(k, getattr(resident, k))}
+        payload = {"full_name": nfc(form.full_name.data), "birth_year": form.birth_year.data,
+                   **facts_payload(changed)}
+        try:
+            outcome = record_change(current_user, "resident.correct", form.change_uuid.data,
+                                    client_time(form.recorded_at.data), household, resident, payload)
+        except Rejected as problem:
+            form.full_name.errors.append(str(problem))
+        else:
+            if outcome.status == "accepted":
+                resident.full_name, resident.name_key = payload["full_name"], fold(payload["full_name"])
+                resident.birth_year = payload["birth_year"]
+                db.session.flush()
+                apply_change_facts(outcome.record, household, plan_items(), plan_rules())
+                db.session.commit()
+            flash(_("Đã lưu thông tin của %(name)s.", name=resident.full_name), "success")
+            return redirect(url_for("households.page", household_id=household.id), 303)
+    return render("households/resident_edit.html", resident=resident, household=household, form=form,
+                  moved_form=MovedForm(change_uuid=new_uuid())), (422 if form.errors else 200)
+
+
+@bp.post("/residents/<int:resident_id>/moved")
+@login_required
+def mark_moved(resident_id: int):
+    resident = resident_or_404(resident_id)
+    household = resident.household
+    form = MovedForm()
+    if not form.validate_on_submit():
+        flash(_("Yêu cầu không hợp lệ, chưa lưu gì. Hãy tải lại trang và thử lại."), "error")
+        return redirect(url_for("households.correct_resident", resident_id=resident.id), 303)
+    outcome = record_change(current_user, "resident.moved", form.change_uuid.data, client_time(form.recorded_at.data),
+                            household, resident, {"facts": {"moved_away": "yes"}})
+    if outcome.status == "accepted":
+        db.session.flush()
+        apply_change_facts(outcome.record, household, plan_items(), plan_rules())
+        db.session.commit()
+    flash(_("Đã ghi nhận %(name)s chuyển đi.", name=resident.full_name), "success")
+    return redirect(url_for("households.page", household_id=household.id), 303)

@@ -1,0 +1,46 @@
+"""Adding households and residents to the roster, each with its change record.
+
+A resident's facts (phone, SIM, e-payment) enter as the facts of a "resident.add" change, so the
+derived state can always be rebuilt from changes and visits alone.
+"""
+from datetime import datetime
+
+from .addresses import sort_key
+from .extensions import db
+from .models import Household, Resident, Street, User, new_uuid, utcnow
+from .recording import apply_change_facts, facts_payload, record_change
+from .text import address_key, fold, nfc
+
+
+def new_household(street: Street, house_number: str, head_name: str = "", is_business: bool = False,
+                  code: str | None = None, uuid: str | None = None, user: User | None = None,
+                  recorded_at: datetime | None = None) -> Household:
+    house_number, head_name = nfc(house_number), nfc(head_name)
+    household = Household(uuid=uuid or new_uuid(), street_id=street.id, khu_pho_id=street.khu_pho_id,
+                          code=code or None, house_number=house_number, sort_key=sort_key(house_number),
+                          address_key=address_key(street.name, house_number), head_name=head_name,
+                          is_business=is_business, created_by_id=user.id if user else None)
+    db.session.add(household)
+    db.session.flush()
+    record_change(user, "household.add", household.uuid, recorded_at or utcnow(), household, None,
+                  {"house_number": house_number, "head_name": head_name, "is_business": is_business,
+                   "code": code or None})
+    return household
+
+
+def new_resident(household: Household, full_name: str, birth_year: int | None, facts: dict, items, rules,
+                 uuid: str | None = None, user: User | None = None,
+                 recorded_at: datetime | None = None) -> Resident:
+    full_name = nfc(full_name)
+    resident = Resident(uuid=uuid or new_uuid(), household_id=household.id, full_name=full_name,
+                        name_key=fold(full_name), birth_year=birth_year,
+                        created_by_id=user.id if user else None)
+    db.session.add(resident)
+    db.session.flush()
+    db.session.refresh(household, ["residents"])
+    payload = {"full_name": full_name, "birth_year": birth_year, **facts_payload(facts)}
+    outcome = record_change(user, "resident.add", resident.uuid, recorded_at or utcnow(), household, resident,
+                            payload)
+    db.session.flush()
+    apply_change_facts(outcome.record, household, items, rules)
+    return resident

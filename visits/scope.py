@@ -1,0 +1,56 @@
+"""Who may see what: a member and a leader see their team's khu phố, staff their ward, admin all.
+
+Every view reaches data through these functions, so an id outside one's scope answers 404.
+"""
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, select
+
+from .extensions import db
+from .models import Household, KhuPho, Resident, Street, Team, User
+
+
+def khu_pho_ids(user: User) -> list[int] | None:
+    """The khu phố the user may see, or None for every one (admin)."""
+    if user.role == "admin":
+        return None
+    if user.role == "staff":
+        return list(db.session.scalars(select(KhuPho.id).where(KhuPho.ward_id == user.ward_id)))
+    if user.team_id is None:
+        return []
+    return [db.session.scalar(select(Team.khu_pho_id).where(Team.id == user.team_id))]
+
+
+def scoped(query: Select, column) -> Select:
+    """Limit a query to the current user's khu phố through the given khu_pho_id column."""
+    allowed = khu_pho_ids(current_user)
+    return query if allowed is None else query.where(column.in_(allowed))
+
+
+def _one_or_404(query: Select):
+    found = db.session.scalar(query)
+    if found is None:
+        abort(404)
+    return found
+
+
+def household_or_404(household_id: int) -> Household:
+    return _one_or_404(scoped(select(Household).where(Household.id == household_id), Household.khu_pho_id))
+
+
+def street_or_404(street_id: int) -> Street:
+    return _one_or_404(scoped(select(Street).where(Street.id == street_id), Street.khu_pho_id))
+
+
+def resident_or_404(resident_id: int) -> Resident:
+    return _one_or_404(scoped(select(Resident).join(Household).where(Resident.id == resident_id),
+                              Household.khu_pho_id))
+
+
+def khu_pho_or_404(khu_pho_id: int) -> KhuPho:
+    return _one_or_404(scoped(select(KhuPho).where(KhuPho.id == khu_pho_id), KhuPho.id))
+
+
+def require_role(*roles: str) -> None:
+    if current_user.role not in roles:
+        abort(404)

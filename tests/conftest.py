@@ -99,3 +99,14 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Where CI requires the browser and PostgreSQL cases, a skipped test is a failed run."""
+    if not (require("REQUIRE_BROWSER") or require("REQUIRE_POSTGRES")):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        print(f"\nREQUIRE_BROWSER/REQUIRE_POSTGRES is set and {skipped} test(s) skipped: failing the run.")
+        session.exitstatus = 1

@@ -1,0 +1,39 @@
+# The two commands: `make run` and `make test`. Everything else is set up on the way.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+FLASK   := $(VENV)/bin/flask --app wsgi
+PORT    ?= 5000
+PYTHON  ?= python3
+
+.PHONY: run test bench db install dev clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[postgres]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(VENV)/bin/pip install -q -e '.[postgres,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+db: install
+	$(FLASK) init-db
+	$(FLASK) demo-data --if-empty
+
+run: db
+	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+test: dev
+	$(PY) -m pytest
+
+bench: dev
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf $(VENV) instance/visits.sqlite*

@@ -8,7 +8,7 @@ from .state import age_rules
 
 
 def active_plan() -> Plan:
-    if "plan" not in g:
+    if g.get("plan") is None:  # not cached while no plan is loaded yet
         g.plan = db.session.scalar(select(Plan).where(Plan.code == current_app.config["PLAN_CODE"])) \
             or db.session.scalar(select(Plan).where(Plan.active).order_by(Plan.year.desc()))
     return g.plan

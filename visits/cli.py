@@ -29,14 +29,17 @@ def init_db() -> None:
 @click.option("--if-empty", is_flag=True, help="Chỉ tạo khi cơ sở dữ liệu chưa có hộ nào.")
 def demo_data(households: int, seed: int, if_empty: bool) -> None:
     """Fill the database with one realistic demo ward and print its logins."""
-    from .demo_data import build_demo_ward, database_is_empty
+    from .demo_data import build_demo_ward, database_is_empty, demo_login_summary
     if if_empty and not database_is_empty():
         click.echo("Đã có dữ liệu; bỏ qua dữ liệu mẫu.")
-        return
-    logins = build_demo_ward(households=households, seed=seed)
+        logins = demo_login_summary()
+        if not logins:
+            return
+    else:
+        logins = build_demo_ward(households=households, seed=seed)
     click.echo("Tài khoản dùng thử:")
     for username, password, role in logins:
-        click.echo(f"  {username:<16} {password:<16} {role}")
+        click.echo(f"  {username:<24} {password:<16} {role}")
 
 
 @bp.cli.command("create-user")

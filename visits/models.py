@@ -229,6 +229,7 @@ class ItemState(db.Model):
     code: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(String(20))
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    # The UUID of the line's source: a visit, or for facts also a change (list, correction, move).
     visit_uuid: Mapped[str] = mapped_column(String(36))
 
 

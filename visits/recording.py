@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import ANSWERS, OUTCOMES, Change, ChecklistItem, Household, Resident, User, Visit, VisitAnswer, utcnow
-from .state import (FACT_FIELDS, Line, apply_line, apply_visit_outcome, lines_of_change, lines_of_visit,
+from .state import (FACT_FIELDS, Line, apply_line, encode_fact, apply_visit_outcome, lines_of_change, lines_of_visit,
                     refresh_household, states_of)
 
 FACT_VALUES = {
@@ -157,7 +157,8 @@ def apply_change_facts(change: Change, household: Household, items, rules) -> No
 
 def facts_payload(values: dict) -> dict:
     """Keep only known facts, as strings, for a change's payload."""
-    return {"facts": {k: v for k, v in values.items() if k in FACT_FIELDS and v is not None}}
+    encoded = {k: encode_fact(k, v) if isinstance(v, bool) else v for k, v in values.items()}
+    return {"facts": {k: v for k, v in encoded.items() if k in FACT_FIELDS and v is not None}}
 
 
 __all__ = ["Rejected", "VisitInput", "Outcome", "record_visit", "record_change", "apply_change_facts",

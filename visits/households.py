@@ -17,10 +17,6 @@ from .text import address_key, fold, nfc
 
 bp = Blueprint("households", __name__)
 
-ANSWER_LABELS = {"done": "Vừa hướng dẫn xong", "had": "Đã có từ trước", "declined": "Không có nhu cầu",
-                 "later": "Hẹn lần sau", "na": "Không áp dụng"}
-
-
 def household_context(household: Household, form: VisitForm | None = None, saved: Visit | None = None) -> dict:
     """Everything the household page and its swapped region show."""
     items, rules = plan_items(), plan_rules()

@@ -4,12 +4,21 @@ import os
 from flask import Flask
 
 from . import config
-from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
+
+
+class App(Flask):
+    def send_static_file(self, filename: str):
+        """Static files are small: read them whole, so they are compressed like any page (not streamed)."""
+        response = super().send_static_file(filename)
+        response.direct_passthrough = False
+        response.make_sequence()
+        return response
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True,
-                template_folder="../templates", static_folder="../static")
+    app = App(__name__, instance_relative_config=True,
+              template_folder="../templates", static_folder="../static")
     configure(app, test_config)
     configure_extensions(app)
     register_blueprints(app)
@@ -44,9 +53,10 @@ def configure_extensions(app: Flask) -> None:
     htmx.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    compress.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import areas, auth, cli, households, team, visit_log
-    for module in (auth, areas, households, visit_log, team, cli):
+    from . import areas, auth, cli, households, pwa, sync, team, visit_log
+    for module in (auth, areas, households, visit_log, team, sync, pwa, cli):
         app.register_blueprint(module.bp)

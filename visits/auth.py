@@ -1,10 +1,10 @@
 """Logging in and out; a session names the user and the version of their sessions."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
@@ -36,6 +36,15 @@ def load_user(session_id: str):
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Pages go to the login form; htmx and API requests get a 401 that the page can act on."""
+    if request.headers.get("HX-Request") or request.path.startswith("/api/"):
+        return jsonify(error=_("Phiên đăng nhập đã hết. Hãy đăng nhập lại.")), 401
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url("auth.login", request.full_path.rstrip("?")))
 
 
 def login_limit() -> str:

@@ -24,6 +24,11 @@ def default_config(instance_path: str) -> dict:
         "HTMX_CDN_URL": "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js",
         "HTMX_SRI": "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg",
         "PLAN_CODE": "KH62-2024",
+        # Streamed responses (exports) are not compressed: xlsx is a zip already, and flask-compress
+        # leaves a streamed file open; static files are read whole instead (visits.App).
+        "COMPRESS_STREAMS": False,
+        # A batch of 100 visits is about 60 KB; anything far larger is refused with 413 before it is read.
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }
 
 

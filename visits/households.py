@@ -1,5 +1,5 @@
 """A household at the door: its residents and open items, and what a member adds or corrects there."""
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -8,8 +8,9 @@ from .checklist import plan_items, plan_rules
 from .extensions import db
 from .forms import CorrectionForm, HouseholdForm, MovedForm, ResidentForm, VisitForm
 from .models import Household, Resident, Visit, new_uuid
-from .pages import render
-from .recording import Rejected, apply_change_facts, client_time, facts_payload, record_change
+from .pages import render, see_other
+from .recording import Rejected, client_time
+from . import roster
 from .roster import new_household, new_resident
 from .scope import household_or_404, resident_or_404, street_or_404
 from .state import applicable_items, encode_fact, open_items_for, states_of
@@ -29,6 +30,7 @@ def household_context(household: Household, form: VisitForm | None = None, saved
             "open": open_items_for(household, items, rules, states),
             "answer_of": lambda key, code: getattr(states.get((key, "item", code)), "value", None),
             "residents": [r for r in household.residents if not r.moved_away],
+            "residents_by_id": {str(r.id): r.uuid for r in household.residents if not r.moved_away},
             "moved": [r for r in household.residents if r.moved_away],
             "recent": recent, "encode_fact": encode_fact}
 
@@ -36,8 +38,13 @@ def household_context(household: Household, form: VisitForm | None = None, saved
 @bp.get("/households/<int:household_id>")
 @login_required
 def page(household_id: int):
+    """The household; after a save, ?saved=<visit uuid> adds the confirmation and the next-door button."""
     household = household_or_404(household_id)
-    return render("households/page.html", **household_context(household))
+    saved = None
+    if request.args.get("saved"):
+        saved = db.session.scalar(select(Visit).where(Visit.uuid == request.args["saved"],
+                                                      Visit.household_id == household.id))
+    return render("households/page.html", "households/_household.html", **household_context(household, saved=saved))
 
 
 @bp.route("/streets/<int:street_id>/households/new", methods=["GET", "POST"])
@@ -54,7 +61,7 @@ def add_household(street_id: int):
             household = _create_household(street, form)
             if household is not None:
                 flash(_("Đã thêm hộ %(number)s. Hãy thêm nhân khẩu.", number=household.house_number), "success")
-                return redirect(url_for("households.page", household_id=household.id), 303)
+                return see_other(url_for("households.page", household_id=household.id))
     return render("households/new.html", street=street, form=form, duplicates=duplicates), \
         (422 if form.errors or duplicates else 200)
 
@@ -87,7 +94,7 @@ def add_resident(household_id: int):
         if not duplicates or form.confirm_duplicate.data:
             if _create_resident(household, form):
                 flash(_("Đã thêm %(name)s.", name=nfc(form.full_name.data)), "success")
-                return redirect(url_for("households.page", household_id=household.id), 303)
+                return see_other(url_for("households.page", household_id=household.id))
     return render("households/resident_new.html", household=household, form=form, duplicates=duplicates), \
         (422 if form.errors or duplicates else 200)
 
@@ -123,23 +130,15 @@ def correct_resident(resident_id: int):
                           handset_2g_only=encode_fact("handset_2g_only", resident.handset_2g_only),
                           has_epay=encode_fact("has_epay", resident.has_epay) or "")
     if form.validate_on_submit():
-        changed = {k: v for k, v in _facts_of(form).items() if v != encode_fact(k, getattr(resident, k))}
-        payload = {"full_name": nfc(form.full_name.data), "birth_year": form.birth_year.data,
-                   **facts_payload(changed)}
         try:
-            outcome = record_change(current_user, "resident.correct", form.change_uuid.data,
-                                    client_time(form.recorded_at.data), household, resident, payload)
+            roster.correct_resident(current_user, resident, form.change_uuid.data, client_time(form.recorded_at.data),
+                             form.full_name.data, form.birth_year.data, _facts_of(form), plan_items(), plan_rules())
         except Rejected as problem:
             form.full_name.errors.append(str(problem))
         else:
-            if outcome.status == "accepted":
-                resident.full_name, resident.name_key = payload["full_name"], fold(payload["full_name"])
-                resident.birth_year = payload["birth_year"]
-                db.session.flush()
-                apply_change_facts(outcome.record, household, plan_items(), plan_rules())
-                db.session.commit()
+            db.session.commit()
             flash(_("Đã lưu thông tin của %(name)s.", name=resident.full_name), "success")
-            return redirect(url_for("households.page", household_id=household.id), 303)
+            return see_other(url_for("households.page", household_id=household.id))
     return render("households/resident_edit.html", resident=resident, household=household, form=form,
                   moved_form=MovedForm(change_uuid=new_uuid())), (422 if form.errors else 200)
 
@@ -152,12 +151,13 @@ def mark_moved(resident_id: int):
     form = MovedForm()
     if not form.validate_on_submit():
         flash(_("Yêu cầu không hợp lệ, chưa lưu gì. Hãy tải lại trang và thử lại."), "error")
-        return redirect(url_for("households.correct_resident", resident_id=resident.id), 303)
-    outcome = record_change(current_user, "resident.moved", form.change_uuid.data, client_time(form.recorded_at.data),
-                            household, resident, {"facts": {"moved_away": "yes"}})
-    if outcome.status == "accepted":
-        db.session.flush()
-        apply_change_facts(outcome.record, household, plan_items(), plan_rules())
-        db.session.commit()
+        return see_other(url_for("households.correct_resident", resident_id=resident.id))
+    try:
+        roster.mark_moved(current_user, resident, form.change_uuid.data, client_time(form.recorded_at.data),
+                   plan_items(), plan_rules())
+    except Rejected as problem:
+        flash(str(problem), "error")
+        return see_other(url_for("households.correct_resident", resident_id=resident.id))
+    db.session.commit()
     flash(_("Đã ghi nhận %(name)s chuyển đi.", name=resident.full_name), "success")
-    return redirect(url_for("households.page", household_id=household.id), 303)
+    return see_other(url_for("households.page", household_id=household.id))

@@ -8,7 +8,8 @@ from datetime import datetime
 from .addresses import sort_key
 from .extensions import db
 from .models import Household, Resident, Street, User, new_uuid, utcnow
-from .recording import apply_change_facts, facts_payload, record_change
+from .recording import Outcome, apply_change_facts, facts_payload, record_change
+from .state import encode_fact
 from .text import address_key, fold, nfc
 
 
@@ -44,3 +45,29 @@ def new_resident(household: Household, full_name: str, birth_year: int | None, f
     db.session.flush()
     apply_change_facts(outcome.record, household, items, rules)
     return resident
+
+
+def correct_resident(user: User, resident: Resident, uuid: str, recorded_at: datetime, full_name: str,
+                     birth_year: int | None, facts: dict, items, rules) -> Outcome:
+    """Correct a resident's name and birth year, and record the facts that changed as a dated change."""
+    household = resident.household
+    changed = {k: v for k, v in facts_payload(facts)["facts"].items() if v != encode_fact(k, getattr(resident, k))}
+    payload = {"full_name": nfc(full_name), "birth_year": birth_year, "facts": changed}
+    outcome = record_change(user, "resident.correct", uuid, recorded_at, household, resident, payload)
+    if outcome.status == "accepted":
+        resident.full_name, resident.name_key = payload["full_name"], fold(payload["full_name"])
+        resident.birth_year = birth_year
+        db.session.flush()
+        apply_change_facts(outcome.record, household, items, rules)
+    return outcome
+
+
+def mark_moved(user: User, resident: Resident, uuid: str, recorded_at: datetime, items, rules) -> Outcome:
+    """Record that a resident no longer lives here; they leave the household's open items and the targets."""
+    household = resident.household
+    outcome = record_change(user, "resident.moved", uuid, recorded_at, household, resident,
+                            {"facts": {"moved_away": "yes"}})
+    if outcome.status == "accepted":
+        db.session.flush()
+        apply_change_facts(outcome.record, household, items, rules)
+    return outcome

@@ -58,6 +58,241 @@ def demo_data():
     return [("demo_data_s_5k", round(elapsed, 3), "s")]
 
 
+# --- Sync ingest -------------------------------------------------------------------------------------
+
+SYNC_HOUSEHOLDS = 2000  # the demo ward drawn smaller: about 170 households per khu phố
+SYNC_BATCHES = 30  # measured batches of 100 visits, after one warm-up batch
+SYNC_BATCH = 100
+SYNC_MEMBER = "tv01a"
+RAW_ATTEMPTS = 3
+
+
+def postgres_url() -> str:
+    import os
+    from visits.config import normalise_database_url
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or \
+        "postgresql://postgres@127.0.0.1:5432/test"
+    return normalise_database_url(url)
+
+
+def sync_app(url: str):
+    """An app on a new, migrated database holding a 2,000-household demo ward."""
+    from flask_migrate import upgrade
+
+    from visits import counters, create_app
+    from visits.checklist import active_plan
+    from visits.demo_data import build_demo_ward
+    from visits.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        upgrade()
+        build_demo_ward(households=SYNC_HOUSEHOLDS)
+        counters.recompute(active_plan())  # as `flask demo-data` does
+        db.session.commit()
+    return app
+
+
+def logged_in_client(app):
+    """A test client with a member's session (as login_user leaves it), and its CSRF token from /api/session."""
+    from sqlalchemy import select
+
+    from visits.extensions import db
+    from visits.models import User
+    with app.app_context():
+        member = db.session.scalar(select(User).where(User.username == SYNC_MEMBER))
+        session_id = member.get_id()
+        db.session.remove()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = session_id, True
+    response = client.get("/api/session")
+    assert response.status_code == 200, response.status_code
+    return client, response.get_json()["csrf_token"]
+
+
+def sync_batches(app, count: int, seed: int = 62) -> list[list[dict]]:
+    """Batches of visits a member's phone would send: households spread over the member's khu phố, each visit
+    with three answers on items that apply to residents (or the household) there, one second apart."""
+    import random
+    import uuid as uuidlib
+    from datetime import timedelta
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from visits.checklist import plan_items, plan_rules
+    from visits.extensions import db
+    from visits.models import Household, Team, User, utcnow
+    from visits.state import applicable_items
+
+    rng = random.Random(seed)
+    with app.app_context():
+        member = db.session.scalar(select(User).where(User.username == SYNC_MEMBER))
+        khu_pho_id = db.session.scalar(select(Team.khu_pho_id).where(Team.id == member.team_id))
+        households = db.session.scalars(select(Household).where(Household.khu_pho_id == khu_pho_id)
+                                        .options(selectinload(Household.residents)).order_by(Household.id)).all()
+        items, rules = plan_items(), plan_rules()
+        choices = []
+        for household in households:
+            resident_uuid = {r.id: r.uuid for r in household.residents}
+            pairs = [(resident_uuid.get(key), item.code)
+                     for key, eligible in applicable_items(household, items, rules).items() for item in eligible]
+            if len(pairs) >= 3:
+                choices.append((household.uuid, pairs))
+        db.session.remove()
+    rng.shuffle(choices)
+    start = utcnow().replace(microsecond=0) - timedelta(days=2)
+    batches = []
+    for b in range(count):
+        batch = []
+        for i in range(SYNC_BATCH):
+            n = b * SYNC_BATCH + i
+            household_uuid, pairs = choices[n % len(choices)]
+            picked = rng.sample(pairs, 3)
+            batch.append({
+                "type": "visit", "uuid": str(uuidlib.UUID(int=rng.getrandbits(128), version=4)),
+                "household": household_uuid, "recorded_at": (start + timedelta(seconds=n)).isoformat() + "Z",
+                "outcome": "met", "notes": rng.choice(("", "", "Hẹn tối thứ Bảy quay lại.")),
+                "met": sorted({r for r, _code in picked if r}),
+                "answers": [{"resident": r, "code": code, "value": rng.choice(("done", "had", "later", "declined"))}
+                            for r, code in picked],
+                "facts": []})
+        batches.append(batch)
+    return batches
+
+
+def post_batches(client, token: str, batches: list[list[dict]]) -> float:
+    """POST each batch to /api/sync; the seconds it took. Every visit must come back accepted."""
+    started = time.perf_counter()
+    for batch in batches:
+        response = client.post("/api/sync", json={"items": batch}, headers={"X-CSRFToken": token})
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        statuses = {r["status"] for r in response.get_json()["results"]}
+        assert statuses == {"accepted"}, response.get_json()["results"][:3]
+    return time.perf_counter() - started
+
+
+def ingest_rate(url: str) -> tuple[float, list, float]:
+    """Visits per second through POST /api/sync on a fresh database at url; also the batches sent, and the share
+    of the time spent bringing the khu phố target counters up to date (visits.counters)."""
+    from visits import sync
+    app = sync_app(url)
+    counting = [0.0]
+    refresh_counters = sync.refresh_counters
+
+    def timed_refresh(household_ids):
+        started = time.perf_counter()
+        refresh_counters(household_ids)
+        counting[0] += time.perf_counter() - started
+
+    try:
+        warm_up, *batches = sync_batches(app, SYNC_BATCHES + 1)
+        client, token = logged_in_client(app)
+        post_batches(client, token, [warm_up])
+        sync.refresh_counters = timed_refresh
+        elapsed = post_batches(client, token, batches)
+    finally:
+        sync.refresh_counters = refresh_counters
+        close(app)
+    return SYNC_BATCHES * SYNC_BATCH / elapsed, batches, counting[0] / elapsed
+
+
+def raw_rate(directory: str, batches: list[list[dict]]) -> float:
+    """The same visit and answer rows put in with plain sqlite3 executemany, one commit per 100 visits
+    (the median of RAW_ATTEMPTS runs, each into a new scratch database)."""
+    import hashlib
+    import json
+    import sqlite3
+    from datetime import datetime
+
+    ids = {}  # UUID -> a stand-in integer id, as the server would have looked them up
+
+    def key(value):
+        return ids.setdefault(value, len(ids) + 1) if value else None
+
+    now = datetime.now().isoformat(sep=" ")
+    prepared, visit_id = [], 0
+    for batch in batches:
+        visits, answers = [], []
+        for item in batch:
+            visit_id += 1
+            recorded_at = item["recorded_at"][:19].replace("T", " ")
+            visits.append((visit_id, item["uuid"], key(item["household"]), 1, recorded_at, now, item["outcome"],
+                           json.dumps(sorted(key(r) for r in item["met"])), item["notes"],
+                           hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()))
+            answers += [(visit_id, key(a["resident"]), "item", a["code"], a["value"]) for a in item["answers"]]
+        prepared.append((visits, answers))
+    rates = []
+    for attempt in range(RAW_ATTEMPTS):
+        connection = sqlite3.connect(f"{directory}/raw-{attempt}.sqlite", isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("CREATE TABLE visit (id INTEGER PRIMARY KEY, uuid VARCHAR(36) NOT NULL UNIQUE, "
+                           "household_id INTEGER NOT NULL, user_id INTEGER NOT NULL, recorded_at DATETIME NOT NULL, "
+                           "received_at DATETIME NOT NULL, outcome VARCHAR(20) NOT NULL, "
+                           "met_resident_ids JSON NOT NULL, notes TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL)")
+        connection.execute("CREATE TABLE visit_answer (id INTEGER PRIMARY KEY, visit_id INTEGER NOT NULL "
+                           "REFERENCES visit (id), resident_id INTEGER, kind VARCHAR(10) NOT NULL, "
+                           "code VARCHAR(40) NOT NULL, value VARCHAR(20) NOT NULL)")
+        connection.execute("CREATE INDEX ix_visit_answer_visit_id ON visit_answer (visit_id)")
+        started = time.perf_counter()
+        for visits, answers in prepared:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany("INSERT INTO visit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", visits)
+            connection.executemany("INSERT INTO visit_answer (visit_id, resident_id, kind, code, value) "
+                                   "VALUES (?, ?, ?, ?, ?)", answers)
+            connection.execute("COMMIT")
+        rates.append(len(prepared) * SYNC_BATCH / (time.perf_counter() - started))
+        connection.close()
+    return sorted(rates)[len(rates) // 2]  # the median: a few fsyncs make one attempt noisy
+
+
+@bench
+def sync_ingest():
+    """Visits per second through POST /api/sync (100 visits of 3 answers per batch) on SQLite and PostgreSQL,
+    against plain sqlite3 inserts of the same rows."""
+    import uuid as uuidlib
+
+    from sqlalchemy import create_engine, text
+
+    figures = []
+    with tempfile.TemporaryDirectory() as directory:
+        sqlite_rate, batches, counters_share = ingest_rate(f"sqlite:///{directory}/bench.sqlite")
+        raw = raw_rate(directory, batches)
+    figures.append(("sync_ingest_sqlite", round(sqlite_rate), "visits/s"))
+    try:
+        admin = create_engine(postgres_url())
+        schema = f"bench_{uuidlib.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as error:  # noqa: BLE001 - no PostgreSQL here: say so and go on
+        print(f"sync_ingest_postgres skipped: {error.__class__.__name__}: {str(error)[:200]}", file=sys.stderr)
+    else:
+        try:
+            url = postgres_url()
+            url += f"{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+            postgres_rate, _batches, _share = ingest_rate(url)
+            figures.append(("sync_ingest_postgres", round(postgres_rate), "visits/s"))
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    figures.append(("sync_ingest_raw", round(raw), "visits/s"))
+    figures.append(("sync_ingest_ratio", round(sqlite_rate / raw, 3), "x"))
+    # Not a target: how much of the SQLite figure goes to the khu phố target counters (visits/counters.py).
+    figures.append(("sync_ingest_sqlite_counters_share", round(counters_share, 2), "x"))
+    return figures
+
+
+@bench
+def import_rows():
+    """The 50,000-row household list (bench/bench_import.py), in a child process of its own."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_import import bench_import
+    return bench_import()
+
+
 def main(argv: list[str]) -> int:
     logging.disable(logging.WARNING)  # keep Alembic's INFO lines out of the figures
     chosen = [b for b in BENCHES if not argv or b.__name__ in argv or any(name.startswith(b.__name__)

@@ -36,7 +36,11 @@ def demo_data(households: int, seed: int, if_empty: bool) -> None:
         if not logins:
             return
     else:
+        from . import counters
+        from .checklist import active_plan
         logins = build_demo_ward(households=households, seed=seed)
+        counters.recompute(active_plan())
+        db.session.commit()
     click.echo("Tài khoản dùng thử:")
     for username, password, role in logins:
         click.echo(f"  {username:<24} {password:<16} {role}")
@@ -77,3 +81,14 @@ def create_user(username: str, role: str, khu_pho_code: str | None, full_name: s
     db.session.add(user)
     db.session.commit()
     click.echo(f"Đã tạo tài khoản {username} ({role}).")
+
+
+@bp.cli.command("recompute")
+def recompute_command() -> None:
+    """Rebuild the target counters of the active plan from the roster and the visits."""
+    from . import counters
+    from .checklist import active_plan
+    plan = active_plan()
+    counted = counters.recompute(plan)
+    db.session.commit()
+    click.echo(f"Đã tính lại chỉ tiêu của {counted} hộ ({plan.code}).")

@@ -93,6 +93,8 @@ class Resident(db.Model):
     sim: Mapped[str] = mapped_column(String(10), default="unknown")
     has_epay: Mapped[bool | None] = mapped_column(Boolean)
     moved_away: Mapped[bool] = mapped_column(Boolean, default=False)
+    # From a household list, normalised ("0912345678"); not a fact of the state, so not derived from visits.
+    phone: Mapped[str | None] = mapped_column(String(20))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     household: Mapped[Household] = relationship(back_populates="residents")
@@ -259,3 +261,144 @@ class SyncConflict(db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HouseholdContribution(db.Model):
+    """What one household adds to each indicator of a plan, as last counted (see visits/counters.py)."""
+    __tablename__ = "household_contribution"
+    __table_args__ = (UniqueConstraint("plan_id", "household_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    vector: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class IndicatorCount(db.Model):
+    """A running sum of contributions: per khu phố (street_id 0) and per street, per plan."""
+    __tablename__ = "indicator_count"
+    __table_args__ = (UniqueConstraint("plan_id", "khu_pho_id", "street_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    khu_pho_id: Mapped[int] = mapped_column(ForeignKey("khu_pho.id"))
+    street_id: Mapped[int] = mapped_column(Integer, default=0)
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- Guides for residents: scan counts, khu phố contacts, help requests (visits/guides.py) ------------
+
+class QrScan(db.Model):
+    """How often a printed code was opened on one day: no IP address, cookie or anything about the person."""
+    __tablename__ = "qr_scan"
+    __table_args__ = (UniqueConstraint("code", "tag", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80))  # "g/<slug>" for a guide, "k/<id>" for a khu phố page
+    tag: Mapped[str] = mapped_column(String(20))  # where it was put up: see visits/qr.py
+    day: Mapped[date] = mapped_column(Date, index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("ward.id"), index=True)
+    khu_pho_id: Mapped[int | None] = mapped_column(ForeignKey("khu_pho.id"), index=True)
+
+
+class KhuPhoContact(db.Model):
+    """How residents reach a khu phố's team, shown on its public page: so never a person's name or phone."""
+    __tablename__ = "khu_pho_contact"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    khu_pho_id: Mapped[int] = mapped_column(ForeignKey("khu_pho.id"), unique=True)
+    meeting_place: Mapped[str] = mapped_column(String(200), default="")
+    meeting_time: Mapped[str] = mapped_column(String(200), default="")
+    zalo_url: Mapped[str] = mapped_column(String(300), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class HelpRequest(db.Model):
+    """A resident's "Nhờ Tổ hỗ trợ": open until the leader closes it after a visit; the phone is erased then."""
+    __tablename__ = "help_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    khu_pho_id: Mapped[int] = mapped_column(ForeignKey("khu_pho.id"), index=True)
+    address: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    need: Mapped[str] = mapped_column(String(60))  # a guide's slug, or "khac"
+    details: Mapped[str] = mapped_column(Text, default="")
+    consent_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)  # open | closed
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(300), default="")
+    khu_pho: Mapped[KhuPho] = relationship()
+    household: Mapped[Household | None] = relationship()
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+
+
+# --- Importing household lists from Excel (visits/imports/) -------------------------------------------
+
+class ImportJob(db.Model):
+    """One uploaded workbook on its way in: read, checked, previewed, then imported chunk by chunk.
+
+    Each poll does the next chunk and saves where it stopped (offset: a byte in the sheet's XML while
+    reading; cursor: the last household key while checking and importing), so a restarted worker goes on.
+    """
+    __tablename__ = "import_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    # mapping | reading | checking | preview | importing | done | failed | cancelled
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    sheet: Mapped[dict] = mapped_column(JSON, default=dict)  # name, header row, headers, XML offsets, date styles
+    signature: Mapped[str] = mapped_column(String(64), default="")
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # column number (as text) -> field
+    mapping_source: Mapped[str] = mapped_column(String(10), default="auto")  # auto | saved | manual
+    create_streets: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    offset: Mapped[int] = mapped_column(Integer, default=0)
+    cursor: Mapped[str] = mapped_column(String(40), default="")
+    carry: Mapped[dict] = mapped_column(JSON, default=dict)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # chunks that failed in a row (retried by the next poll)
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)  # what the preview counted
+    result: Mapped[dict] = mapped_column(JSON, default=dict)  # what the import wrote
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ward: Mapped[Ward] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class ImportRow(db.Model):
+    """A data row of an import job, as read from the sheet: a scratch table, emptied when the job ends."""
+    __tablename__ = "import_row"
+    __table_args__ = (Index("ix_import_row_job_key", "job_id", "household_key"),
+                      Index("ix_import_row_job_row", "job_id", "row_number"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_job.id"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    household_key: Mapped[str | None] = mapped_column(String(40))  # a digest of code or address; None: unknown
+    new_street: Mapped[str | None] = mapped_column(String(200))  # "khu phố id|street" when the street is not there
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    read_problems: Mapped[list] = mapped_column(JSON, default=list)
+    check_problems: Mapped[list] = mapped_column(JSON, default=list)
+    skip: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ImportMapping(db.Model):
+    """How a ward's sheets of one shape (a digest of the header row) map columns to fields, as staff chose."""
+    __tablename__ = "import_mapping"
+    __table_args__ = (UniqueConstraint("ward_id", "signature"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
+    signature: Mapped[str] = mapped_column(String(64))
+    headers: Mapped[list] = mapped_column(JSON, default=list)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

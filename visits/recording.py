@@ -5,6 +5,7 @@ offline sync later. Each validates everything first and writes nothing when a pa
 """
 import hashlib
 import json
+import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -14,8 +15,8 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import ANSWERS, OUTCOMES, Change, ChecklistItem, Household, Resident, User, Visit, VisitAnswer, utcnow
-from .state import (FACT_FIELDS, Line, apply_line, encode_fact, apply_visit_outcome, lines_of_change, lines_of_visit,
-                    refresh_household, states_of)
+from .state import (FACT_FIELDS, Line, apply_line, encode_fact, apply_visit_outcome, insert_many, lines_of_change,
+                    lines_of_visit, lock_household, refresh_counters, refresh_household, states_of)
 
 FACT_VALUES = {
     "phone_kind": ("none", "basic", "smart"),
@@ -24,6 +25,8 @@ FACT_VALUES = {
     "has_epay": ("yes", "no"),
     "moved_away": ("yes", "no"),
 }
+# What str(uuid.UUID(x)) gives: such a value is taken as it is, without parsing it.
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # A phone's clock may be a little ahead; a visit claimed for next week is a wrong clock or a forgery.
 CLOCK_SKEW = timedelta(hours=12)
 
@@ -50,6 +53,8 @@ class Outcome:
 
 
 def checked_uuid(value: str) -> str:
+    if isinstance(value, str) and CANONICAL_UUID.fullmatch(value):
+        return value
     try:
         return str(uuidlib.UUID(str(value)))
     except ValueError:
@@ -66,10 +71,8 @@ def checked_time(value: datetime) -> datetime:
 
 def record_visit(user: User, household: Household, data: VisitInput, items: list[ChecklistItem], rules) -> Outcome:
     """Store a visit and bring the household's state up to date, in the caller's transaction."""
-    data.uuid = checked_uuid(data.uuid)
-    data.recorded_at = checked_time(data.recorded_at)
-    _check_visit(household, data, {i.code: i for i in items})
-    digest = visit_digest(household, data)
+    lock_household(household)
+    digest = prepare_visit(household, data, {i.code: i for i in items}, {r.id for r in household.residents})
     earlier = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
     if earlier is not None:
         return Outcome("duplicate" if earlier.content_hash == digest else "conflict", earlier)
@@ -87,13 +90,24 @@ def record_visit(user: User, household: Household, data: VisitInput, items: list
     for line in lines_of_visit(visit):
         apply_line(household, line, states)
     refresh_household(household, items, rules, states)
+    refresh_counters([household.id])
     return Outcome("accepted", visit)
 
 
-def _check_visit(household: Household, data: VisitInput, items: dict) -> None:
+def prepare_visit(household, data: VisitInput, items: dict, residents: set[int]) -> str:
+    """Check a visit against its household (residents: their ids) and the checklist (items by code); its digest.
+
+    Normalises data.uuid; raises Rejected with the first problem found. Reads nothing from the database.
+    """
+    data.uuid = checked_uuid(data.uuid)
+    data.recorded_at = checked_time(data.recorded_at)
+    _check_visit(residents, data, items)
+    return visit_digest(household, data)
+
+
+def _check_visit(residents: set[int], data: VisitInput, items: dict) -> None:
     if data.outcome not in OUTCOMES:
         raise Rejected(_("Kết quả lần thăm không hợp lệ: %(value)s", value=data.outcome))
-    residents = {r.id for r in household.residents}
     for rid in data.met:
         if rid not in residents:
             raise Rejected(_("Nhân khẩu %(id)s không thuộc hộ này.", id=rid))
@@ -138,7 +152,9 @@ def record_change(user: User | None, kind: str, uuid: str, recorded_at: datetime
     recorded_at = checked_time(recorded_at)
     earlier = db.session.scalar(select(Change).where(Change.uuid == uuid))
     if earlier is not None:
-        return Outcome("duplicate" if earlier.payload == payload and earlier.kind == kind else "conflict", earlier)
+        same = earlier.payload == payload and earlier.kind == kind and \
+            earlier.resident_id == (resident.id if resident else None)
+        return Outcome("duplicate" if same else "conflict", earlier)
     for name, value in payload.get("facts", {}).items():
         _check_fact(resident.id, name, value, {resident.id})
     change = Change(uuid=uuid, kind=kind, user_id=user.id if user else None, household_id=household.id,
@@ -149,10 +165,12 @@ def record_change(user: User | None, kind: str, uuid: str, recorded_at: datetime
 
 def apply_change_facts(change: Change, household: Household, items, rules) -> None:
     """Bring the household's state up to date with the facts of a change."""
+    lock_household(household)
     states = states_of(household)
     for line in lines_of_change(change):
         apply_line(household, line, states)
     refresh_household(household, items, rules, states)
+    refresh_counters([household.id])
 
 
 def facts_payload(values: dict) -> dict:
@@ -161,8 +179,31 @@ def facts_payload(values: dict) -> dict:
     return {"facts": {k: v for k, v in encoded.items() if k in FACT_FIELDS and v is not None}}
 
 
-__all__ = ["Rejected", "VisitInput", "Outcome", "record_visit", "record_change", "apply_change_facts",
-           "facts_payload", "Line"]
+def write_visits(user_id: int, accepted: list[tuple[VisitInput, int, str]]) -> None:
+    """Insert visits already checked by prepare_visit, with their answers, in two statements.
+
+    accepted holds (visit, household id, digest). The rows are those record_visit writes; the state they change
+    is written by state.write_households.
+    """
+    if not accepted:
+        return
+    visits, answers = Visit.__table__, VisitAnswer.__table__
+    received_at = utcnow()
+    ids = dict(insert_many(visits, ("uuid", "household_id", "user_id", "recorded_at", "received_at", "outcome",
+                                    "met_resident_ids", "notes", "content_hash"),
+                           [(data.uuid, household_id, user_id, data.recorded_at, received_at, data.outcome,
+                             sorted(data.met), data.notes, digest) for data, household_id, digest in accepted],
+                           returning=("uuid", "id")))
+    rows = []
+    for data, _household_id, _digest in accepted:
+        visit_id = ids[data.uuid]
+        rows += [(visit_id, rid, "item", code, value) for rid, code, value in data.answers]
+        rows += [(visit_id, rid, "fact", name, value) for rid, name, value in data.facts]
+    insert_many(answers, ("visit_id", "resident_id", "kind", "code", "value"), rows)
+
+
+__all__ = ["Rejected", "VisitInput", "Outcome", "record_visit", "prepare_visit", "write_visits", "record_change",
+           "apply_change_facts", "facts_payload", "Line"]
 
 
 def client_time(value: str | None) -> datetime:
@@ -171,8 +212,8 @@ def client_time(value: str | None) -> datetime:
         return utcnow()
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: "0001-01-01T00:00+01:00" falls before year 1 in UTC
         raise Rejected(_("Thời điểm ghi nhận không hợp lệ: %(value)s", value=value[:40])) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment

@@ -5,10 +5,13 @@ subject and code the line with the latest recorded_at wins, ties broken by the l
 phones that synced in either order agree on the result. ItemState keeps the winners, updated in
 the same transaction as the visit; recompute_household rebuilds them from scratch.
 """
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import JSON, bindparam, insert, select, text, update
 
 from .eligibility import AgeRules, household_eligible, resident_eligible
 from .extensions import db
@@ -35,11 +38,16 @@ class Line:
         return (self.recorded_at, self.source_uuid)
 
 
+def beats(line: Line, current) -> bool:
+    """True when the line wins over the current state of its subject (None: no state yet)."""
+    return current is None or line.rank > (current.recorded_at, current.visit_uuid)
+
+
 def apply_line(household: Household, line: Line, existing: dict) -> bool:
     """Make the line the state of its subject if it is newer than what is there; True if it won."""
     key = (line.resident_key, line.kind, line.code)
     current = existing.get(key)
-    if current is not None and (current.recorded_at, current.visit_uuid) >= line.rank:
+    if not beats(line, current):
         return False
     if current is None:
         current = ItemState(household_id=household.id, resident_key=line.resident_key,
@@ -52,6 +60,16 @@ def apply_line(household: Household, line: Line, existing: dict) -> bool:
     if line.kind == "fact":
         _set_fact(household, line.resident_key, line.code, line.value)
     return True
+
+
+def lock_household(household: Household) -> None:
+    """Lock the household's row until the transaction ends and read it again, before its state is changed.
+
+    On PostgreSQL two requests changing one household then go one after the other, the second reading what the
+    first wrote (SQLite's BEGIN IMMEDIATE serialises every writer already).
+    """
+    db.session.flush()
+    db.session.refresh(household, with_for_update=True)
 
 
 def states_of(household: Household) -> dict:
@@ -112,6 +130,13 @@ def refresh_household(household: Household, items, rules, states: dict) -> None:
     household.open_items = sum(len(v) for v in open_items_for(household, items, rules, states).values())
 
 
+def refresh_counters(household_ids) -> None:
+    """Bring the khu phố target counters up to date with these households, in the caller's transaction."""
+    from . import counters  # counters reads this module
+    from .checklist import active_plan
+    counters.refresh(household_ids, active_plan())
+
+
 STATUS_OF_OUTCOME = {"met": "da_tham", "refused": "da_tham",
                      "come_back": "hen_quay_lai", "nobody_home": "khong_co_nha"}
 
@@ -157,4 +182,345 @@ def recompute_household(household: Household, items, rules) -> None:
         for line in lines_of_change(change):
             apply_line(household, line, existing)
     refresh_household(household, items, rules, existing)
+    refresh_counters([household.id])
 
+
+# --- Many visits at once ------------------------------------------------------------------------------
+#
+# The sync API applies a phone's batch of visits in memory, with the rules above, and then writes what
+# changed in a few statements. These classes stand in for the rows record_visit would touch one by one.
+
+class PlainItem(NamedTuple):
+    """A checklist item as plain data (what eligibility and the checks read), cheap to read in a loop."""
+    code: str
+    label: str
+    applies_to: str
+    eligibility: str
+
+
+def plain_items(items) -> list[PlainItem]:
+    return [PlainItem(i.code, i.label, i.applies_to, i.eligibility) for i in items]
+
+
+@dataclass(slots=True, eq=False)
+class StateRow:
+    """An ItemState row a batch has changed; id is None until it is inserted."""
+    id: int | None
+    value: str
+    recorded_at: datetime
+    visit_uuid: str
+
+
+@dataclass(slots=True, eq=False)
+class ResidentFacts:
+    """The columns of a resident that eligibility and facts use."""
+    id: int
+    uuid: str
+    birth_year: int | None
+    phone_kind: str
+    sim: str
+    handset_2g_only: bool
+    has_epay: bool | None
+    moved_away: bool
+    changed: bool = False
+
+
+# The facts that decide which items apply to a resident (with the birth year, which a visit does not change).
+ELIGIBILITY_FACTS = ("phone_kind", "sim", "handset_2g_only", "moved_away")
+
+
+@dataclass(eq=False)
+class HouseholdState:
+    """A household with its residents and the state rows a batch needs, as apply_line sees them.
+
+    states holds rows as read (with .id, .value, .recorded_at, .visit_uuid), and StateRow objects for the
+    keys the batch changed; before keeps those keys' values as read, for counting open items by difference.
+    """
+    id: int
+    uuid: str
+    khu_pho_id: int
+    is_business: bool
+    status: str
+    last_visit_at: datetime | None
+    last_visit_uuid: str | None
+    open_items: int
+    residents: list = field(default_factory=list)
+    by_uuid: dict = field(default_factory=dict)
+    by_id: dict = field(default_factory=dict)
+    states: dict = field(default_factory=dict)
+    before: dict = field(default_factory=dict)
+    visited: bool = False
+    recount: bool = False  # a fact changed who is eligible for what: count every open item again
+
+    def resident(self, uuid: str) -> ResidentFacts | None:
+        return self.by_uuid.get(uuid)
+
+    @property
+    def resident_ids(self) -> set[int]:
+        return set(self.by_id)
+
+    def apply_visit(self, visit) -> None:
+        """What record_visit does to the state (visit: recorded_at, uuid, outcome, answers, facts)."""
+        apply_visit_outcome(self, visit)
+        for rid, code, value in visit.answers:
+            self.apply_line(Line(rid or 0, "item", code, value, visit.recorded_at, visit.uuid))
+        for rid, name, value in visit.facts:
+            self.apply_line(Line(rid, "fact", name, value, visit.recorded_at, visit.uuid))
+        self.visited = True
+
+    def apply_line(self, line: Line) -> bool:
+        """state.apply_line on the rows in memory (the line's row must have been read, if there is one)."""
+        key = (line.resident_key, line.kind, line.code)
+        current = self.states.get(key)
+        if not beats(line, current):
+            return False
+        if key not in self.before:
+            self.before[key] = current.value if current is not None else None
+        self.states[key] = StateRow(current.id if current is not None else None, line.value, line.recorded_at,
+                                    line.source_uuid)
+        if line.kind == "fact":
+            resident = self.by_id[line.resident_key]
+            value = decode_fact(line.code, line.value)
+            if line.code in ELIGIBILITY_FACTS and getattr(resident, line.code) != value:
+                self.recount = True
+            setattr(resident, line.code, value)
+            resident.changed = True
+        return True
+
+    def count_open_items(self, items, items_by_code: dict, rules: AgeRules) -> None:
+        """open_items as refresh_household counts it: again from every item row when eligibility changed,
+        else the stored count plus what the changed rows did (the other rows and who they apply to are as before)."""
+        if self.recount:
+            refresh_household(self, items, rules, self.states)
+            return
+        for (key, kind, code), old in self.before.items():
+            if kind == "item" and self.counts(key, items_by_code[code], rules):
+                self.open_items += (self.states[(key, kind, code)].value not in REACHED) - (old not in REACHED)
+
+    def counts(self, key: int, item, rules: AgeRules) -> bool:
+        """True when open_items_for counts this item for this subject (0: the household), whatever its answer."""
+        if key == 0:
+            return item.applies_to != "resident" and household_eligible(item.eligibility, self)
+        resident = self.by_id[key]
+        return not resident.moved_away and item.applies_to == "resident" and \
+            resident_eligible(item.eligibility, resident, rules)
+
+
+def load_households(uuids) -> dict[str, HouseholdState]:
+    """The households with these UUIDs and their residents, in two queries; keyed by UUID.
+
+    The households are locked until the transaction ends (FOR UPDATE; SQLite's BEGIN IMMEDIATE locks everything
+    already): another request's visits to them wait, then read the state these write, so none is lost.
+    """
+    households, residents = Household.__table__, Resident.__table__
+    found = {row.uuid: HouseholdState(*row)
+             for row in db.session.execute(select(
+                 households.c.id, households.c.uuid, households.c.khu_pho_id, households.c.is_business,
+                 households.c.status, households.c.last_visit_at, households.c.last_visit_uuid,
+                 households.c.open_items).where(households.c.uuid.in_(list(uuids)))
+                 .order_by(households.c.id).with_for_update())}
+    if not found:
+        return found
+    by_id = {h.id: h for h in found.values()}
+    for row in db.session.execute(select(
+            residents.c.household_id, residents.c.id, residents.c.uuid, residents.c.birth_year,
+            residents.c.phone_kind, residents.c.sim, residents.c.handset_2g_only, residents.c.has_epay,
+            residents.c.moved_away).where(residents.c.household_id.in_(list(by_id))).order_by(residents.c.id)):
+        resident = ResidentFacts(*row[1:])
+        household = by_id[row.household_id]
+        household.residents.append(resident)
+        household.by_uuid[resident.uuid] = resident
+        household.by_id[resident.id] = resident
+    return found
+
+
+STATE_KEYS_PER_QUERY = 128
+
+
+@lru_cache(maxsize=4)
+def _rows_with_keys(count: int):
+    """A query for the state rows with count given keys: a VALUES list joined on the unique index.
+
+    (A row-value IN list would read the whole table on SQLite; a join probes the index once per key. SQLite
+    names the columns of a VALUES list column1, column2...)
+    """
+    states = ItemState.__table__
+    wanted = ", ".join(f"(:h{i}, :r{i}, :k{i}, :c{i})" for i in range(count))
+    return text(f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
+                f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
+                f"AND s.resident_key = wanted.column2 AND s.kind = wanted.column3 AND s.code = wanted.column4") \
+        .columns(states.c.household_id, states.c.resident_key, states.c.kind, states.c.code, states.c.id,
+                 states.c.value, states.c.recorded_at, states.c.visit_uuid)
+
+
+def load_states(households: dict[int, HouseholdState], keys) -> None:
+    """Read the state rows with these keys (household id, resident key, kind, code) into their households."""
+    keys = sorted(keys)
+    if db.session.connection().dialect.name == "postgresql":
+        columns = list(zip(*keys)) if keys else [[], [], [], []]
+        rows = db.session.execute(_rows_with_keys_pg(), {"h": list(columns[0]), "r": list(columns[1]),
+                                                          "k": list(columns[2]), "c": list(columns[3])})
+        for row in rows:
+            households[row.household_id].states[(row.resident_key, row.kind, row.code)] = row
+        return
+    size = STATE_KEYS_PER_QUERY
+    for start in range(0, len(keys), size):
+        chunk = keys[start:start + size]
+        chunk += chunk[:1] * (size - len(chunk))  # always the same statement, compiled once
+        params = {}
+        for i, (household_id, resident_key, kind, code) in enumerate(chunk):
+            params[f"h{i}"], params[f"r{i}"], params[f"k{i}"], params[f"c{i}"] = household_id, resident_key, kind, code
+        for row in db.session.execute(_rows_with_keys(size), params):
+            households[row.household_id].states[(row.resident_key, row.kind, row.code)] = row
+
+
+@lru_cache(maxsize=1)
+def _rows_with_keys_pg():
+    """The state rows with the keys given as four arrays, on PostgreSQL."""
+    states = ItemState.__table__
+    return text("SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
+                "FROM unnest(CAST(:h AS INTEGER[]), CAST(:r AS INTEGER[]), CAST(:k AS VARCHAR[]), "
+                "CAST(:c AS VARCHAR[])) AS wanted(h, r, k, c) JOIN item_state AS s ON s.household_id = wanted.h "
+                "AND s.resident_key = wanted.r AND s.kind = wanted.k AND s.code = wanted.c") \
+        .columns(states.c.household_id, states.c.resident_key, states.c.kind, states.c.code, states.c.id,
+                 states.c.value, states.c.recorded_at, states.c.visit_uuid)
+
+
+def load_item_states(households: list[HouseholdState]) -> None:
+    """Read every item row of these households (besides the rows read or changed already)."""
+    if not households:
+        return
+    states = ItemState.__table__
+    by_id = {h.id: h for h in households}
+    for row in db.session.execute(select(states.c.household_id, states.c.resident_key, states.c.kind, states.c.code,
+                                         states.c.id, states.c.value, states.c.recorded_at, states.c.visit_uuid)
+                                  .where(states.c.household_id.in_(list(by_id)), states.c.kind == "item")):
+        by_id[row.household_id].states.setdefault((row.resident_key, row.kind, row.code), row)
+
+
+def write_households(households, items, items_by_code: dict, rules) -> None:
+    """Count the open items of the visited households and write their state rows, facts and status."""
+    households = [h for h in households if h.visited]
+    if not households:
+        return
+    load_item_states([h for h in households if h.recount])
+    for household in households:
+        household.count_open_items(items, items_by_code, rules)
+    states, residents, table = ItemState.__table__, Resident.__table__, Household.__table__
+    new, changed = [], []
+    for household in households:
+        for key in household.before:
+            row = household.states[key]
+            if row.id is None:
+                new.append((household.id, *key, row.value, row.recorded_at, row.visit_uuid))
+            else:
+                changed.append((row.id, row.value, row.recorded_at, row.visit_uuid))
+    insert_many(states, ("household_id", "resident_key", "kind", "code", "value", "recorded_at", "visit_uuid"), new)
+    update_many(states, ("value", "recorded_at", "visit_uuid"), changed)
+    update_many(residents, FACT_FIELDS, [(r.id, *(getattr(r, name) for name in FACT_FIELDS))
+                                         for h in households for r in h.residents if r.changed])
+    update_many(table, ("status", "last_visit_at", "last_visit_uuid", "open_items"),
+                [(h.id, h.status, h.last_visit_at, h.last_visit_uuid, h.open_items) for h in households])
+
+
+# --- Writing many rows --------------------------------------------------------------------------------------
+#
+# SQLAlchemy's executemany prepares every row in Python and, on PostgreSQL, sends one statement per row. These
+# write a batch's rows in one call: the driver's executemany on SQLite (a loop in C), and on PostgreSQL one
+# statement over unnest() of one array per column.
+
+def insert_many(table, columns: tuple, rows: list[tuple], returning: tuple = ()) -> list:
+    """INSERT rows given as tuples in the order of columns; the returning columns of the new rows, if asked.
+
+    Column defaults are not applied: give every column that needs a value.
+    """
+    if not rows:
+        return []
+    connection = db.session.connection()
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        arrays, params = _pg_arrays(table, columns, rows, dialect)
+        sql = f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) " \
+              f"SELECT {', '.join(_pg_column(table, c, f'u.c{i}') for i, c in enumerate(columns))} " \
+              f"FROM unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(len(columns)))})"
+        if returning:
+            return db.session.execute(text(sql + " RETURNING " + ", ".join(_quoted(dialect, c) for c in returning))
+                                      .columns(*(table.c[c] for c in returning)), params).all()
+        db.session.execute(text(sql), params)
+        return []
+    if dialect.name == "sqlite" and not returning:
+        connection.exec_driver_sql(
+            f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})", _converted(table, columns, dialect, rows))
+        return []
+    result = db.session.execute(insert(table).returning(*(table.c[c] for c in returning or ("id",))),
+                                [dict(zip(columns, row)) for row in rows])
+    return result.all() if returning else []
+
+
+def update_many(table, columns: tuple, rows: list[tuple]) -> None:
+    """UPDATE rows by id; rows are (id, value of each column...)."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        names = ("id",) + columns
+        arrays, params = _pg_arrays(table, names, rows, dialect)
+        assignments = ", ".join(f"{_quoted(dialect, c)} = {_pg_column(table, c, f'u.c{i + 1}')}"
+                                for i, c in enumerate(columns))
+        db.session.execute(text(
+            f"UPDATE {_quoted(dialect, table.name)} AS t SET {assignments} "
+            f"FROM unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(len(names)))}) WHERE t.id = u.c0"), params)
+    elif dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            f"UPDATE {_quoted(dialect, table.name)} SET {', '.join(f'{_quoted(dialect, c)} = ?' for c in columns)} "
+            f"WHERE id = ?", _converted(table, columns + ("id",), dialect, [row[1:] + row[:1] for row in rows]))
+    else:
+        db.session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
+            **{name: bindparam("new_" + name) for name in columns}),
+            [{"row_id": row[0], **{"new_" + name: value for name, value in zip(columns, row[1:])}} for row in rows])
+
+
+def _quoted(dialect, name: str) -> str:
+    return dialect.identifier_preparer.quote(name)
+
+
+def _pg_arrays(table, columns: tuple, rows: list[tuple], dialect) -> tuple[str, dict]:
+    """CAST(:a0 AS type[]), ... for unnest(), and the arrays, one per column (JSON travels as text)."""
+    arrays, params = [], {}
+    for i, name in enumerate(columns):
+        column = table.c[name]
+        values = [row[i] for row in rows]
+        if isinstance(column.type, JSON):
+            values, kind = [None if v is None else json.dumps(v) for v in values], "TEXT"
+        else:
+            kind = column.type.compile(dialect=dialect)
+        arrays.append(f"CAST(:a{i} AS {kind}[])")
+        params[f"a{i}"] = values
+    return ", ".join(arrays), params
+
+
+def _pg_column(table, name: str, expression: str) -> str:
+    return f"CAST({expression} AS JSON)" if isinstance(table.c[name].type, JSON) else expression
+
+
+def _converted(table, columns: tuple, dialect, rows: list[tuple]) -> list[tuple]:
+    """The rows with each value as SQLAlchemy would bind it (dates as text on SQLite, JSON as text...)."""
+    processors = _bind_processors(table, columns, dialect)
+    if not any(processors):
+        return rows
+    return [tuple(value if value is None or process is None else process(value)
+                  for value, process in zip(row, processors)) for row in rows]
+
+
+@lru_cache(maxsize=32)
+def _bind_processors(table, columns: tuple, dialect) -> tuple:
+    return tuple(table.c[name].type.bind_processor(dialect) for name in columns)
+
+
+def expire_derived() -> None:
+    """Forget what the session holds of households, residents and state rows after they were written in bulk."""
+    for instance in list(db.session.identity_map.values()):
+        if isinstance(instance, (Household, Resident, ItemState)):
+            db.session.expire(instance)

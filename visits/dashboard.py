@@ -1,0 +1,113 @@
+"""The ward's dashboard: khu phố × the nine targets, read from the counters (its time does not grow with data)."""
+from collections import Counter
+from dataclasses import dataclass
+
+from flask import Blueprint, abort
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from . import counters
+from .checklist import active_plan
+from .extensions import db
+from .indicators import INDICATORS
+from .models import KhuPho, Street, Target, User
+from .pages import render
+from .scope import khu_pho_ids, khu_pho_or_404
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+MAIN_KEY = {i.target: i.key for i in INDICATORS if i.main}
+
+
+@dataclass
+class Cell:
+    num: int
+    den: int
+    threshold: float
+    strive: bool
+
+    @property
+    def share(self) -> float | None:
+        return self.num / self.den if self.den else None
+
+    @property
+    def percent(self) -> str:
+        return "—" if self.share is None else f"{int(self.share * 100 + 0.5)}%"  # half up, as people round
+
+    @property
+    def tone(self) -> str:
+        """ok when the threshold is met; far below half way is bad; "phấn đấu" targets never fail."""
+        if self.share is None:
+            return "none"
+        if self.share >= self.threshold:
+            return "ok"
+        return "progress" if self.strive or self.share >= self.threshold / 2 else "bad"
+
+    @property
+    def width(self) -> int:
+        return 0 if self.share is None else min(100, int(round(self.share * 10)) * 10)
+
+
+def cells(vector: Counter, targets: list[Target]) -> dict[int, Cell]:
+    result = {}
+    for target in targets:
+        key = MAIN_KEY.get(target.number)
+        if key:
+            result[target.number] = Cell(vector[f"{key}:num"], vector[f"{key}:den"], target.threshold, target.strive)
+    return result
+
+
+def plan_targets(plan) -> list[Target]:
+    return list(db.session.scalars(select(Target).where(Target.plan_id == plan.id).order_by(Target.number)))
+
+
+def require_dashboard_role() -> None:
+    if current_user.role not in ("leader", "staff", "admin"):
+        abort(404)
+
+
+@bp.get("/")
+@login_required
+def ward():
+    """Khu phố × targets with the ward's total; a leader sees their own khu phố."""
+    require_dashboard_role()
+    plan = active_plan()
+    targets = plan_targets(plan)
+    allowed = khu_pho_ids(current_user)
+    places = db.session.scalars((select(KhuPho) if allowed is None else select(KhuPho).where(KhuPho.id.in_(allowed)))
+                                .order_by(KhuPho.ward_id, KhuPho.code)).all()
+    sums = counters.counts(plan, allowed)
+    total: Counter = Counter()
+    rows = []
+    for place in places:
+        vector = sums.get((place.id, 0), Counter())
+        total.update(vector)
+        rows.append((place, cells(vector, targets), vector))
+    return render("dashboard/ward.html", plan=plan, targets=targets, rows=rows, total=cells(total, targets),
+                  total_vector=total)
+
+
+@bp.get("/khu-pho/<int:khu_pho_id>")
+@login_required
+def khu_pho(khu_pho_id: int):
+    """One khu phố: per street, and per member through the streets they walk."""
+    require_dashboard_role()
+    place = khu_pho_or_404(khu_pho_id)
+    plan = active_plan()
+    targets = plan_targets(plan)
+    streets = {s.id: s for s in db.session.scalars(select(Street).where(Street.khu_pho_id == place.id)
+                                                   .order_by(Street.position, Street.name))}
+    per_street = counters.counts(plan, [place.id], street_level=True)
+    members = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
+        {s.member_id for s in streets.values() if s.member_id})))}
+    by_member: dict = {}
+    street_rows = []
+    for street in streets.values():
+        vector = per_street.get((place.id, street.id), Counter())
+        street_rows.append((street, cells(vector, targets), vector))
+        by_member.setdefault(street.member_id, Counter()).update(vector)
+    member_rows = [(members.get(mid), cells(vector, targets), vector) for mid, vector in by_member.items()]
+    member_rows.sort(key=lambda row: (row[0] is None, row[0].full_name if row[0] else ""))
+    total = counters.counts(plan, [place.id]).get((place.id, 0), Counter())
+    return render("dashboard/khu_pho.html", plan=plan, place=place, targets=targets, street_rows=street_rows,
+                  member_rows=member_rows, total=cells(total, targets), total_vector=total)

@@ -14,7 +14,10 @@ const HTMX_LOCAL = SHELL.find((url) => url.includes("/vendor/htmx-"));
 importScripts(SHELL.find((url) => url.endsWith("/js/outbox.js")));
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)));
+  // Without cookies: the shell is the same for everyone on the phone, and an answer that set the session
+  // cookie of before a login (the install runs while the member types) would log them out again.
+  const requests = SHELL.map((url) => new Request(url, {credentials: "omit"}));
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(requests)));
 });
 
 self.addEventListener("activate", (event) => {
@@ -29,7 +32,12 @@ self.addEventListener("message", (event) => {
 });
 
 self.addEventListener("sync", (event) => {
-  if (event.tag === "outbox") event.waitUntil(Outbox.sync());
+  // A replay that found no network fails the event, so that the browser tries again later by itself,
+  // even with the app closed; one that ran (or found another replay running) ends it.
+  if (event.tag !== "outbox") return;
+  event.waitUntil(Outbox.sync().then((outcome) => {
+    if (outcome === "offline") throw new Error("outbox: no network, the browser will retry");
+  }));
 });
 
 self.addEventListener("fetch", (event) => {
@@ -46,12 +54,26 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(caches.match(url.pathname).then((hit) => hit || fetch(request)));
     return;
   }
+  if (/^\/(g\/[^/]+|k\/\d+)\/qr\.svg$/.test(url.pathname)) {
+    // A guide's QR code, shown on the hands-on mode's last screen: keep one so it shows with no signal too.
+    event.respondWith(qrCode(request));
+    return;
+  }
   if (request.mode === "navigate") {
     const next = url.pathname.match(/^\/streets\/(\d+)\/next$/);
     event.respondWith(next ? nextHousehold(request, next[1], url.searchParams.get("after"))
       : networkFirst(request));
   }
 });
+
+async function qrCode(request) {
+  const cache = await caches.open(PAGES_CACHE);
+  const hit = await cache.match(request, {ignoreSearch: true});
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok) await cache.put(new URL(request.url).pathname, response.clone());
+  return response;
+}
 
 // Try the network for a short while; keep a copy of good pages; else the saved copy; else the offline page.
 async function networkFirst(request) {

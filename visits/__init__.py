@@ -57,6 +57,10 @@ def configure_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import areas, auth, cli, households, pwa, sync, team, visit_log
-    for module in (auth, areas, households, visit_log, team, sync, pwa, cli):
+    from . import areas, auth, cli, dashboard, households, pwa, sync, team, visit_log
+    for module in (auth, areas, households, visit_log, team, dashboard, sync, pwa, cli):
         app.register_blueprint(module.bp)
+    from . import guides, outreach  # residents' guides, QR codes, help requests
+    app.register_blueprint(guides.bp)
+    app.register_blueprint(outreach.bp)
+    from . import imports; app.register_blueprint(imports.bp)  # household lists from Excel

@@ -22,7 +22,7 @@ bp = Blueprint("pwa", __name__)
 ROOT = Path(__file__).resolve().parent.parent
 SHELL_FILES = ["css/app.css", "js/app.js", "js/outbox.js", "js/htmx-fallback.js", "js/vendor/htmx-2.0.11.min.js",
                "icons/icon-192.png", "icons/icon-512.png", "icons/icon-maskable-512.png",
-               "icons/apple-touch-icon.png"]
+               "icons/apple-touch-icon.png", "css/guide.css", "js/guide.js"]
 PAGES_PER_REQUEST = 50
 
 
@@ -82,8 +82,12 @@ def offline_urls() -> list[str]:
     households = db.session.scalars(select(Household.id).join(Street, Household.street_id == Street.id)
                                     .where(Household.khu_pho_id.in_(allowed))
                                     .order_by(Street.position, Street.id, Household.sort_key, Household.id)).all()
+    from .guides import library  # the guides a member shows at the door, and their hands-on mode
+    guides = [url for guide in library().all()
+              for url in (url_for("guides.page", slug=guide.slug), url_for("guides.hands_on", slug=guide.slug))]
     return ([url_for("areas.home")] + [url_for("areas.street", street_id=s) for s in streets]
-            + [url_for("households.page", household_id=h) for h in households])
+            + [url_for("households.page", household_id=h) for h in households]
+            + [url_for("guides.index")] + guides)
 
 
 @bp.get("/offline/pages")

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var MSG = JSON.parse((document.getElementById("client-messages") || {}).textContent || "{}");
-  var PAGES_CACHE = "tocnscd-pages";
+  var PAGES_CACHE = "tocnscd-pages", FORM_WAIT_MS = 4000;
 
   function t(key, values) {
     return (MSG[key] || key).replace(/\{(\w+)\}/g, function (_, name) { return values && name in values ? values[name] : ""; });
@@ -96,7 +96,8 @@
     var item = describe(form, visitItem(form));
     Outbox.add(item).then(function () {
       askToKeep();
-      return Outbox.sync();
+      // Wait a little for the server; on a slow link the visit is safe on the phone and goes on its own.
+      return Promise.race([Outbox.sync({queue: true}), new Promise(function (resolve) { setTimeout(resolve, FORM_WAIT_MS); })]);
     }).then(function () {
       return Outbox.get(item.uuid);
     }).then(function (left) {
@@ -230,7 +231,7 @@
     Outbox.all().then(function (items) {
       if (!items.some(function (i) { return i.state === "waiting"; })) return null;
       return Outbox.meta("retryAt").then(function (at) {
-        return force === true || !at || at <= Date.now() ? Outbox.sync() : null;
+        return force === true || !at || at <= Date.now() ? Outbox.sync({queue: force === true}) : null;
       });
     }).then(function () { renderStatus(); markPending(); });
   }
@@ -263,7 +264,9 @@
     if (!button) return;
     var action = button.dataset.action, row = button.closest("[data-uuid]");
     if (action === "sync-now") syncSoon(true);
-    if (action === "retry" && row) Outbox.update(row.dataset.uuid, {state: "waiting", reason: ""}).then(syncSoon);
+    if (action === "retry" && row) {
+      Outbox.update(row.dataset.uuid, {state: "waiting", reason: ""}).then(function () { syncSoon(true); });
+    }
     if (action === "discard" && row && confirm(t("confirm_discard"))) Outbox.remove(row.dataset.uuid);
     if (action === "export-outbox") exportOutbox();
     if (action === "download-offline") downloadForOffline(button);
@@ -390,7 +393,9 @@
     if (!self.Outbox) return;
     markPending();
     renderStatus();
-    syncSoon();
+    // A page that came from the network proves the network works: replay now, whatever the backoff said.
+    // A saved copy means it did not answer: then the backoff decides.
+    syncSoon(!savedAt);
     window.addEventListener("online", function () { syncSoon(true); });
     window.addEventListener("offline", renderStatus);
     window.addEventListener("outbox-changed", renderStatus);

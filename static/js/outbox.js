@@ -4,9 +4,12 @@
 (function (scope) {
   "use strict";
   var DB_NAME = "tocnscd", DB_VERSION = 1, ITEMS = "outbox", META = "meta";
-  var BATCH = 100, MAX_BACKOFF_MS = 5 * 60 * 1000;
+  var BATCH = 100, MAX_BACKOFF_MS = 5 * 60 * 1000, LOCK = "tocnscd-outbox-sync";
+  // A request on a dying mobile link can hang for minutes, holding up every replay behind it; give up
+  // and retry instead (an answer lost this way is the "duplicate" the server answers next time).
+  var SESSION_TIMEOUT_MS = 20 * 1000, SYNC_TIMEOUT_MS = 60 * 1000;
   var channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("tocnscd-outbox") : null;
-  var dbPromise = null;
+  var dbPromise = null, running = null, queued = null;
 
   function openDb() {
     if (!dbPromise) {
@@ -24,10 +27,10 @@
     return dbPromise;
   }
 
-  function run(store, mode, work) {
+  function run(store, mode, work, durability) {
     return openDb().then(function (db) {
       return new Promise(function (resolve, reject) {
-        var tx = db.transaction(store, mode), result;
+        var tx = db.transaction(store, mode, {durability: durability || "default"}), result;
         var request = work(tx.objectStore(store));
         if (request) request.onsuccess = function () { result = request.result; };
         tx.oncomplete = function () { resolve(result); };  // resolved only once the write is durable
@@ -45,7 +48,9 @@
     add: function (item) {
       item.created = item.created || Date.now();
       item.state = "waiting";
-      return run(ITEMS, "readwrite", function (s) { return s.put(item); }).then(function () {
+      // "strict": on disk, not just handed to the OS, before the member is told it is saved on the phone
+      // (a cheap phone's battery dies in the alley; Chromium's default may be "relaxed").
+      return run(ITEMS, "readwrite", function (s) { return s.put(item); }, "strict").then(function () {
         changed();
         return item;
       });
@@ -72,15 +77,30 @@
     },
 
     // Send what waits. Resolves to "done", "offline", "login" (the session ended) or "busy".
-    sync: function () {
-      if (scope.navigator && scope.navigator.locks) {
-        return scope.navigator.locks.request("tocnscd-outbox-sync", {ifAvailable: true}, function (lock) {
+    // With {queue: true}, a replay already running (this page's, another tab's, the worker's) is followed by
+    // one more instead of "busy": it may have read the outbox before the newest item, or be failing just as
+    // the network comes back. At most one waits, however often it is asked.
+    sync: function (options) {
+      var queue = !!(options && options.queue), locks = scope.navigator && scope.navigator.locks;
+      if (locks) {
+        return locks.request(LOCK, {ifAvailable: true}, function (lock) {
           return lock ? replay() : "busy";
+        }).then(function (outcome) {
+          if (outcome !== "busy" || !queue) return outcome;
+          if (!queued) queued = locks.request(LOCK, function () { queued = null; return replay(); });
+          return queued;
         });
       }
-      if (Outbox._running) return Promise.resolve("busy");
-      Outbox._running = true;
-      return replay().finally(function () { Outbox._running = false; });
+      if (running) {  // no Web Locks: one replay per page at a time
+        if (!queue) return Promise.resolve("busy");
+        var again = function () { queued = null; return Outbox.sync(); };
+        if (!queued) queued = running.then(again, again);
+        return queued;
+      }
+      running = replay();
+      var done = function () { running = null; };
+      running.then(done, done);
+      return running;
     },
 
     // The next door of the round: unvisited first after `after` (wrapping), then those to come back to.
@@ -96,17 +116,33 @@
     }
   };
 
+  // fetch, with the answer read as JSON, given up after `ms`: resolves to {status, body}.
+  function request(url, options, ms) {
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, ms) : null;
+    if (controller) options.signal = controller.signal;
+    options.credentials = "same-origin";
+    options.cache = "no-store";
+    var answer = fetch(url, options).then(function (response) {
+      if (!response.ok) return {status: response.status, body: null};
+      return response.json().then(function (body) { return {status: response.status, body: body}; });
+    });
+    var stop = function () { clearTimeout(timer); };
+    answer.then(stop, stop);
+    return answer;
+  }
+
   function replay() {
-    return fetch("/api/session", {credentials: "same-origin", cache: "no-store"}).then(function (response) {
-      if (response.status === 401) return Outbox.setMeta("auth", "expired").then(function () { return "login"; });
-      if (!response.ok) throw new Error("session " + response.status);
-      return response.json().then(function (session) {
-        return Outbox.setMeta("auth", session.username).then(function () { return sendAll(session); });
-      });
+    return request("/api/session", {}, SESSION_TIMEOUT_MS).then(function (answer) {
+      if (answer.status === 401) return Outbox.setMeta("auth", "expired").then(function () { return "login"; });
+      if (!answer.body) throw new Error("session " + answer.status);
+      var session = answer.body;
+      return Outbox.setMeta("auth", session.username).then(function () { return sendAll(session); });
     }).then(function (outcome) {
-      if (outcome !== "done") return outcome;
-      return Promise.all([Outbox.setMeta("lastSync", Date.now()), Outbox.setMeta("backoff", 0)])
-        .then(function () { return "done"; });
+      // The server answered, so the network works: no reason left to hold the next replay back.
+      var answered = [Outbox.setMeta("backoff", 0), Outbox.setMeta("retryAt", 0)];
+      if (outcome === "done") answered.push(Outbox.setMeta("lastSync", Date.now()));
+      return Promise.all(answered).then(function () { return outcome; });
     }, function () {
       // No network or a server error: keep everything and try again later, waiting longer each time.
       return Outbox.meta("backoff").then(function (previous) {
@@ -129,20 +165,17 @@
   }
 
   function sendBatch(batch, session) {
-    return fetch("/api/sync", {
-      method: "POST", credentials: "same-origin", cache: "no-store",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": session.csrf_token},
+    return request("/api/sync", {
+      method: "POST", headers: {"Content-Type": "application/json", "X-CSRFToken": session.csrf_token},
       body: JSON.stringify({items: batch.map(function (i) { return i.payload; })})
-    }).then(function (response) {
-      if (response.status === 401) return Outbox.setMeta("auth", "expired").then(function () { return "login"; });
-      if (!response.ok) throw new Error("sync " + response.status);
-      return response.json().then(function (body) {
-        return Promise.all(body.results.map(function (result) {
-          if (result.status === "accepted" || result.status === "duplicate") return Outbox.remove(result.uuid);
-          if (result.status === "not_yet") return Outbox.update(result.uuid, {reason: result.reason, held: true});
-          return Outbox.update(result.uuid, {state: result.status, reason: result.reason});
-        }));
-      }).then(function () { return "done"; });
+    }, SYNC_TIMEOUT_MS).then(function (answer) {
+      if (answer.status === 401) return Outbox.setMeta("auth", "expired").then(function () { return "login"; });
+      if (!answer.body) throw new Error("sync " + answer.status);
+      return Promise.all(answer.body.results.map(function (result) {
+        if (result.status === "accepted" || result.status === "duplicate") return Outbox.remove(result.uuid);
+        if (result.status === "not_yet") return Outbox.update(result.uuid, {reason: result.reason, held: true});
+        return Outbox.update(result.uuid, {state: result.status, reason: result.reason});
+      })).then(function () { return "done"; });
     });
   }
 

@@ -80,8 +80,14 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app(base_config(database_url))
+def app_config() -> dict:
+    """Settings a test module adds to the test app's (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_config):
+    app = create_app({**base_config(database_url), **app_config})
     with app.app_context():
         ensure_default_plan()
         db.session.commit()

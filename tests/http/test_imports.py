@@ -10,34 +10,25 @@ from sqlalchemy import event, func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from tests.conftest import base_config
 from tests.fixtures import csrf_token
 from tests.import_workbooks import (CSV, HEADERS, PDF, realistic_households, realistic_workbook, simple_rows,
                                     with_cached_values, xlsx, zip_bomb)
-from visits import counters, create_app
+from visits import counters
 from visits.checklist import active_plan, plan_items, plan_rules
 from visits.extensions import db
 from visits.imports import writing
 from visits.models import (Change, Household, ImportJob, ImportMapping, ImportRow, ItemState, KhuPho, Resident,
                            Street)
-from visits.plans import ensure_default_plan
 from visits.state import recompute_household
 
 WORKING = ("reading", "checking", "importing")
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    """The app with uploads kept in the test's folder, and small chunks so that a job takes many polls."""
-    app = create_app({**base_config(database_url), "IMPORT_FOLDER": str(tmp_path / "imports"),
-                      "IMPORT_STEP_SECONDS": 0, "IMPORT_READ_BYTES": 32 * 1024, "IMPORT_CHUNK_HOUSEHOLDS": 150})
-    with app.app_context():
-        ensure_default_plan()
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def app_config(tmp_path):
+    """Uploads kept in the test's folder, and small chunks so that a job takes many polls."""
+    return {"IMPORT_FOLDER": str(tmp_path / "imports"), "IMPORT_STEP_SECONDS": 0,
+            "IMPORT_READ_BYTES": 32 * 1024, "IMPORT_CHUNK_HOUSEHOLDS": 150}
 
 
 # --- Helpers ---------------------------------------------------------------------------------------------------

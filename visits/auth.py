@@ -18,6 +18,10 @@ bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
 login_manager.login_message_category = "info"
+# "basic" protection only marks sessions non-fresh (nothing here needs a fresh login), and it rewrites an
+# anonymous session's cookie on every request: a page still loading while the member logs in elsewhere
+# would then overwrite the new login. Sessions are ended by bumping session_version instead.
+login_manager.session_protection = None
 
 
 class LoginForm(FlaskForm):

@@ -124,7 +124,11 @@
     options.credentials = "same-origin";
     options.cache = "no-store";
     var answer = fetch(url, options).then(function (response) {
-      if (!response.ok) return {status: response.status, body: null};
+      if (!response.ok) {
+        // The server's reason, when it gave one, in the member's language (JSON on /api/ routes).
+        return response.json().then(function (body) { return {status: response.status, body: null, error: body.error}; },
+                                    function () { return {status: response.status, body: null}; });
+      }
       return response.json().then(function (body) { return {status: response.status, body: body}; });
     });
     var stop = function () { clearTimeout(timer); };
@@ -170,6 +174,20 @@
       body: JSON.stringify({items: batch.map(function (i) { return i.payload; })})
     }, SYNC_TIMEOUT_MS).then(function (answer) {
       if (answer.status === 401) return Outbox.setMeta("auth", "expired").then(function () { return "login"; });
+      if (answer.status === 413 && batch.length > 1) {
+        // Too big together: send each half, so that one oversized item never holds back the others.
+        var half = Math.ceil(batch.length / 2);
+        return sendBatch(batch.slice(0, half), session).then(function (outcome) {
+          return outcome === "done" ? sendBatch(batch.slice(half), session) : outcome;
+        });
+      }
+      if (answer.status === 400 || answer.status === 413) {
+        // The server refused the batch as a whole: retrying it unchanged would fail forever, so the member
+        // sees the reason on each item, and can retry or discard it.
+        return Promise.all(batch.map(function (item) {
+          return Outbox.update(item.uuid, {state: "rejected", reason: answer.error || ("HTTP " + answer.status)});
+        })).then(function () { return "done"; });
+      }
       if (!answer.body) throw new Error("sync " + answer.status);
       return Promise.all(answer.body.results.map(function (result) {
         if (result.status === "accepted" || result.status === "duplicate") return Outbox.remove(result.uuid);

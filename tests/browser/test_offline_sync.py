@@ -548,3 +548,28 @@ def test_a_new_version_keeps_the_outbox(page, server, app, area, monkeypatch):
     expect(waiting(page)).to_have_text("Chờ đồng bộ: 0")
     expect(rows).to_have_count(0)
     assert_stored_once(app, area, uuids, ("h12", "h2"))
+
+
+# --- A batch the server refuses as a whole --------------------------------------------------------------------
+
+def test_an_oversized_item_is_shown_with_its_reason_and_does_not_hold_back_the_rest(page, server, app, area):
+    log_in(page)
+    download_area(page)
+    huge, fine = batch(household_uuids(app, area, ("h2a", "h12")))
+    huge["notes"] = "x" * (3 * 1024 * 1024)  # over the server's 2 MB limit: the request is refused with 413
+    page.evaluate("""(items) => Promise.all(items.map((item, n) => Outbox.add({
+        uuid: item.payload.uuid, kind: 'visit', payload: item.payload, username: 'member1',
+        household_id: item.household_id, street_id: item.street_id, label: item.label,
+        created: Date.now() - 60000 + n})))""",
+                  [{"payload": huge, "household_id": str(area["h2a"]), "street_id": str(area["nguyen_trai"]),
+                    "label": "2A, Nguyễn Trãi"},
+                   {"payload": fine, "household_id": str(area["h12"]), "street_id": str(area["nguyen_trai"]),
+                    "label": "12, Nguyễn Trãi"}])
+    assert page.evaluate("Outbox.sync()") == "done"
+    left = outbox(page)
+    assert [(i["uuid"], i["state"]) for i in left] == [(huge["uuid"], "rejected")]
+    assert left[0]["reason"] == "Dữ liệu gửi lên quá lớn nên đã bị từ chối; chưa lưu gì."
+    with app.app_context():
+        assert [v.uuid for v in db.session.scalars(select(Visit))] == [fine["uuid"]]
+    assert page.evaluate("Outbox.sync()") == "done"  # a refused item is not sent again by itself
+    assert [i["state"] for i in outbox(page)] == ["rejected"]

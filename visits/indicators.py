@@ -56,6 +56,7 @@ def _indicators() -> list[Indicator]:
 
 INDICATORS = _indicators()
 KEYS = [i.key for i in INDICATORS]
+SUM_KEYS = {key: (f"{key}:num", f"{key}:den") for key in KEYS}
 
 
 @dataclass
@@ -81,15 +82,18 @@ class HouseholdView:
 def contribution(view: HouseholdView, rules: AgeRules) -> Counter:
     """The household's numerators and denominators, as {"t1:num": n, "t1:den": d, ...}."""
     out: Counter = Counter()
+    answers = view.answers
 
     def add(key: str, hit: bool, count: bool = True) -> None:
+        # Called about 80 times per household on every sync: the key names are made once, in SUM_KEYS.
         if count:
-            out[f"{key}:den"] += 1
-            out[f"{key}:num"] += int(bool(hit))
+            num, den = SUM_KEYS[key]
+            out[den] += 1
+            if hit:
+                out[num] += 1
 
-    answer = lambda who, code: view.answers.get((who, code))  # noqa: E731
-    reached = lambda who, code: answer(who, code) in REACHED  # noqa: E731
-    adopted = lambda who, code: answer(who, code) in ADOPTED  # noqa: E731
+    reached = lambda who, code: answers.get((who, code)) in REACHED  # noqa: E731
+    adopted = lambda who, code: answers.get((who, code)) in ADOPTED  # noqa: E731
 
     add("visited", view.visited)
     add("t2", reached(0, "ecommerce_guide"))

@@ -10,7 +10,7 @@ from . import counters
 from .checklist import active_plan
 from .extensions import db
 from .indicators import INDICATORS
-from .models import KhuPho, Street, Target, User
+from .models import Household, HouseholdContribution, KhuPho, Street, Target, User
 from .pages import render
 from .scope import khu_pho_ids, khu_pho_or_404
 
@@ -110,4 +110,26 @@ def khu_pho(khu_pho_id: int):
     member_rows.sort(key=lambda row: (row[0] is None, row[0].full_name if row[0] else ""))
     total = counters.counts(plan, [place.id]).get((place.id, 0), Counter())
     return render("dashboard/khu_pho.html", plan=plan, place=place, targets=targets, street_rows=street_rows,
-                  member_rows=member_rows, total=cells(total, targets), total_vector=total)
+                  member_rows=member_rows, total=cells(total, targets), total_vector=total, open_targets=MAIN_KEY)
+
+
+@bp.get("/khu-pho/<int:khu_pho_id>/target/<int:number>")
+@login_required
+def open_households(khu_pho_id: int, number: int):
+    """The households of a khu phố still short on one target, with how many of theirs are still open."""
+    require_dashboard_role()
+    place = khu_pho_or_404(khu_pho_id)
+    plan = active_plan()
+    target = db.session.scalar(select(Target).where(Target.plan_id == plan.id, Target.number == number))
+    key = MAIN_KEY.get(number)
+    if target is None or key is None:
+        abort(404)
+    rows = db.session.execute(
+        select(Household, HouseholdContribution.vector)
+        .join(HouseholdContribution, HouseholdContribution.household_id == Household.id)
+        .join(Street, Household.street_id == Street.id)
+        .where(HouseholdContribution.plan_id == plan.id, Household.khu_pho_id == place.id)
+        .order_by(Street.position, Street.name, Household.sort_key)).all()
+    short = [(household, vector.get(f"{key}:den", 0) - vector.get(f"{key}:num", 0))
+             for household, vector in rows if vector.get(f"{key}:num", 0) < vector.get(f"{key}:den", 0)]
+    return render("dashboard/open.html", place=place, target=target, short=short)

@@ -72,3 +72,18 @@ def test_members_cannot_see_dashboards_and_leaders_only_their_khu_pho(as_user, a
     page = leader.get("/dashboard/").get_data(as_text=True)
     assert "Khu phố 1" in page and "Khu phố 2" not in page
     assert leader.get(f"/dashboard/khu-pho/{area['kp2']}").status_code == 404
+
+
+def test_drill_down_lists_the_households_still_short_on_a_target(as_user, area, app):
+    visit(app, area, "h12", [(None, "ecommerce_guide", "done")])
+    client = as_user("staff")
+    page = client.get(f"/dashboard/khu-pho/{area['kp1']}/target/2").get_data(as_text=True)
+    listed = re.findall(r'<span class="title">([^<]+)</span>', page)
+    assert listed == ["2, Nguyễn Trãi", "2A, Nguyễn Trãi", "10/3, Nguyễn Trãi", "5, Lê Lợi"]  # 12 was guided
+    seven = client.get(f"/dashboard/khu-pho/{area['kp1']}/target/7").get_data(as_text=True)
+    assert "còn 3" in seven  # the three residents of 12, Nguyễn Trãi are not yet informed
+    assert client.get(f"/dashboard/khu-pho/{area['kp1']}/target/9").status_code == 404  # no counter for 9 yet
+    assert client.get(f"/dashboard/khu-pho/{area['kp9']}/target/2").status_code == 404  # another ward
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    member = as_user("member1")
+    assert member.get(f"/dashboard/khu-pho/{area['kp1']}/target/2").status_code == 404

@@ -64,3 +64,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(guides.bp)
     app.register_blueprint(outreach.bp)
     from . import imports; app.register_blueprint(imports.bp)  # household lists from Excel
+    from . import outbox_upload; app.register_blueprint(outbox_upload.bp)  # a phone's saved outbox file

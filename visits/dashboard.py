@@ -2,20 +2,23 @@
 from collections import Counter
 from dataclasses import dataclass
 
-from flask import Blueprint, abort
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import counters
-from .checklist import active_plan
+from .checklist import active_plan, plan_items
 from .extensions import db
 from .indicators import INDICATORS
-from .models import Household, HouseholdContribution, KhuPho, Street, Target, User
+from .models import Household, HouseholdContribution, KhuPho, Street, Target, User, Visit, VisitAnswer, utcnow
 from .pages import render
 from .scope import khu_pho_ids, khu_pho_or_404
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
+VN_OFFSET = timedelta(hours=7)  # visits are stored in UTC; a month is counted in Vietnam's time
 MAIN_KEY = {i.target: i.key for i in INDICATORS if i.main}
 
 
@@ -133,3 +136,34 @@ def open_households(khu_pho_id: int, number: int):
     short = [(household, vector.get(f"{key}:den", 0) - vector.get(f"{key}:num", 0))
              for household, vector in rows if vector.get(f"{key}:num", 0) < vector.get(f"{key}:den", 0)]
     return render("dashboard/open.html", place=place, target=target, short=short)
+
+
+@bp.get("/activity")
+@login_required
+def activity():
+    """Team activity for a month: visits, households reached, residents helped per item — for rewards."""
+    require_dashboard_role()
+    month = request.args.get("month") or (utcnow() + VN_OFFSET).strftime("%Y-%m")
+    try:
+        start = datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        abort(404)
+    end = (start + timedelta(days=32)).replace(day=1)
+    allowed = khu_pho_ids(current_user)
+    in_scope = (Household.khu_pho_id.in_(allowed),) if allowed is not None else ()
+    window = (Visit.recorded_at >= start - VN_OFFSET, Visit.recorded_at < end - VN_OFFSET)  # months in Vietnam's time
+    per_member = db.session.execute(
+        select(User, func.count(Visit.id), func.count(func.distinct(Visit.household_id)))
+        .join(Visit, Visit.user_id == User.id).join(Household, Visit.household_id == Household.id)
+        .where(*window, *in_scope).group_by(User.id).order_by(func.count(Visit.id).desc())).all()
+    helped = db.session.execute(
+        select(Visit.user_id, VisitAnswer.code, func.count(VisitAnswer.id))
+        .join(Visit, VisitAnswer.visit_id == Visit.id).join(Household, Visit.household_id == Household.id)
+        .where(*window, *in_scope, VisitAnswer.kind == "item", VisitAnswer.value == "done")
+        .group_by(Visit.user_id, VisitAnswer.code)).all()
+    done: dict = {}
+    for user_id, code, count in helped:
+        done.setdefault(user_id, {})[code] = count
+    items = [i for i in plan_items() if any(i.code in d for d in done.values())]
+    return render("dashboard/activity.html", month=month, rows=per_member, done=done, items=items,
+                  previous=(start - timedelta(days=1)).strftime("%Y-%m"), following=end.strftime("%Y-%m"))

@@ -87,3 +87,22 @@ def test_drill_down_lists_the_households_still_short_on_a_target(as_user, area, 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     member = as_user("member1")
     assert member.get(f"/dashboard/khu-pho/{area['kp1']}/target/2").status_code == 404
+
+
+def test_team_activity_counts_a_month_of_visits_per_member(as_user, area, app):
+    visit(app, area, "h12", [(area["cuong"], "vneid", "done"), (area["binh"], "vneid", "done"),
+                             (area["an"], "epay", "had")])
+    visit(app, area, "h12", [(area["cuong"], "dvc", "done")])
+    visit(app, area, "h2", [(area["dung"], "vneid", "later")], member="member1b")
+    visit(app, area, "h_hl", [(area["lan"], "vneid", "done")], member="member2")
+    client = as_user("leader1")
+    month = (utcnow() + timedelta(hours=7, minutes=1)).strftime("%Y-%m")  # the visits' month in Vietnam
+    page = client.get(f"/dashboard/activity?month={month}").get_data(as_text=True)
+    rows = {re.sub(r"<[^>]+>", "", r[0]).strip(): re.findall(r"<td>(\d+)</td>", r[1])
+            for r in re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', page, re.S)}
+    columns = re.findall(r'<th class="small">([^<]+)</th>', page)
+    assert columns == ["Cài và kích hoạt VNeID mức 2", "Nộp hồ sơ dịch vụ công trực tuyến"]
+    assert rows == {"Member1": ["2", "1", "2", "1"], "Member1B": ["1", "1", "0", "0"]}  # KP2's member2 not shown
+    earlier = client.get("/dashboard/activity?month=2020-01").get_data(as_text=True)
+    assert "Chưa có lần thăm nào" in earlier
+    assert client.get("/dashboard/activity?month=junk").status_code == 404

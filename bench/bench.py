@@ -293,6 +293,34 @@ def import_rows():
     return bench_import()
 
 
+# --- Pages on a phone (bench/bench_pages.py: gunicorn, Chromium, bytes from the DevTools protocol) ----------
+
+@bench
+def household_first_load_kb():
+    """A household page's first load, in KB over the network: the page and its subresources (service workers
+    blocked), and with what the service worker fetches and precaches during that load. Budget: 60 KB."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_pages import household_first_load
+    return household_first_load()
+
+
+@bench
+def household_repeat_shell_kb():
+    """Another household page with the service worker in control: CSS, JS and icons from the network (must be 0),
+    and everything from the network (the HTML)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_pages import household_repeat_shell
+    return household_repeat_shell()
+
+
+@bench
+def offline_download_500_s():
+    """"Tải về để làm offline" for a khu phố of about 500 households on Fast 3G, in seconds. Budget: 30 s."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_pages import offline_download
+    return offline_download()
+
+
 def main(argv: list[str]) -> int:
     logging.disable(logging.WARNING)  # keep Alembic's INFO lines out of the figures
     chosen = [b for b in BENCHES if not argv or b.__name__ in argv or any(name.startswith(b.__name__)

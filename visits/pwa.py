@@ -57,7 +57,9 @@ def service_worker():
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
-    return response
+    # The browser checks for a new worker after every navigation: let it hear "304 not modified".
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/offline")

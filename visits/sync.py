@@ -430,6 +430,15 @@ def taken_by_a_change(uuid: str) -> Change | None:
     return db.session.scalar(select(Change).where(Change.uuid == uuid))
 
 
+def seen_before(model, uuid: str, same) -> Outcome | None:
+    """A replay (duplicate), a reuse of the UUID (conflict), or None for a new row."""
+    earlier = db.session.scalar(select(model).where(model.uuid == uuid))
+    if earlier is not None:
+        return Outcome("duplicate" if same(earlier) else "conflict", earlier)
+    change = taken_by_a_change(uuid)
+    return Outcome("conflict", change) if change is not None else None
+
+
 def sync_household(batch: Batch, item: dict) -> Outcome:
     uuid = item_uuid(item)
     street_id = integer(item, "street")
@@ -437,13 +446,9 @@ def sync_household(batch: Batch, item: dict) -> Outcome:
     if street is None or not batch.in_scope(street.khu_pho_id):
         raise Rejected(_("Đường này không có hoặc không thuộc khu phố của bạn."))
     house_number = text(item, "house_number", limit=80)
-    earlier = db.session.scalar(select(Household).where(Household.uuid == uuid))
-    if earlier is not None:
-        same = earlier.street_id == street.id and earlier.house_number == nfc(house_number)
-        return Outcome("duplicate" if same else "conflict", earlier)
-    change = taken_by_a_change(uuid)
-    if change is not None:
-        return Outcome("conflict", change)
+    seen = seen_before(Household, uuid, lambda h: h.street_id == street.id and h.house_number == nfc(house_number))
+    if seen is not None:
+        return seen
     household = roster.new_household(street, house_number, text(item, "head_name", required=False, limit=160),
                                      bool(item.get("is_business")), uuid=uuid, user=batch.user,
                                      recorded_at=client_time(text(item, "recorded_at", limit=40)))
@@ -454,13 +459,9 @@ def sync_resident(batch: Batch, item: dict) -> Outcome:
     uuid = item_uuid(item)
     household = batch.household_by_uuid(reference(item, "household"))
     full_name = text(item, "full_name", limit=160)
-    earlier = db.session.scalar(select(Resident).where(Resident.uuid == uuid))
-    if earlier is not None:
-        same = earlier.household_id == household.id and earlier.full_name == nfc(full_name)
-        return Outcome("duplicate" if same else "conflict", earlier)
-    change = taken_by_a_change(uuid)
-    if change is not None:
-        return Outcome("conflict", change)
+    seen = seen_before(Resident, uuid, lambda r: r.household_id == household.id and r.full_name == nfc(full_name))
+    if seen is not None:
+        return seen
     resident = roster.new_resident(household, full_name, birth_year(item), facts(item), batch.items, batch.rules,
                                    uuid=uuid, user=batch.user,
                                    recorded_at=client_time(text(item, "recorded_at", limit=40)))

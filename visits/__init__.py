@@ -65,3 +65,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(outreach.bp)
     from . import imports; app.register_blueprint(imports.bp)  # household lists from Excel
     from . import outbox_upload; app.register_blueprint(outbox_upload.bp)  # a phone's saved outbox file
+    from . import members; app.register_blueprint(members.bp)  # staff and leaders manage members
+    from . import training; app.register_blueprint(training.bp)  # the team's training register (target 9)

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import case, exists, func, select
 
 from . import counters
 from .checklist import active_plan, plan_items
 from .extensions import db
 from .indicators import INDICATORS
-from .models import Household, HouseholdContribution, KhuPho, Street, Target, User, Visit, VisitAnswer, utcnow
+from .models import (Household, HouseholdContribution, KhuPho, Street, Target, Team, TrainingCompletion, User, Visit,
+                     VisitAnswer, utcnow)
 from .pages import render
 from .scope import khu_pho_ids, khu_pho_or_404
 
@@ -51,13 +52,30 @@ class Cell:
         return 0 if self.share is None else min(100, int(round(self.share * 10)) * 10)
 
 
-def cells(vector: Counter, targets: list[Target]) -> dict[int, Cell]:
+TRAINING_TARGET = 9
+
+
+def cells(vector: Counter, targets: list[Target], trained: tuple[int, int] | None = None) -> dict[int, Cell]:
+    """The cells of one row; trained (members with a completion, members) fills target 9 when given."""
     result = {}
     for target in targets:
         key = MAIN_KEY.get(target.number)
         if key:
             result[target.number] = Cell(vector[f"{key}:num"], vector[f"{key}:den"], target.threshold, target.strive)
+        elif target.number == TRAINING_TARGET and trained is not None:
+            result[target.number] = Cell(trained[0], trained[1], target.threshold, target.strive)
     return result
+
+
+def training_counts(allowed: list[int] | None) -> dict[int, tuple[int, int]]:
+    """Per khu phố: active members and leaders of its teams with at least one completion, and all of them."""
+    has_completion = exists().where(TrainingCompletion.user_id == User.id)
+    query = (select(Team.khu_pho_id, func.sum(case((has_completion, 1), else_=0)), func.count(User.id))
+             .join(Team, User.team_id == Team.id)
+             .where(User.active, User.role.in_(("member", "leader"))).group_by(Team.khu_pho_id))
+    if allowed is not None:
+        query = query.where(Team.khu_pho_id.in_(allowed))
+    return {khu_pho_id: (int(num or 0), int(den)) for khu_pho_id, num, den in db.session.execute(query)}
 
 
 def plan_targets(plan) -> list[Target]:
@@ -80,14 +98,18 @@ def ward():
     places = db.session.scalars((select(KhuPho) if allowed is None else select(KhuPho).where(KhuPho.id.in_(allowed)))
                                 .order_by(KhuPho.ward_id, KhuPho.code)).all()
     sums = counters.counts(plan, allowed)
+    trained = training_counts(allowed)
     total: Counter = Counter()
+    trained_total = (0, 0)
     rows = []
     for place in places:
         vector = sums.get((place.id, 0), Counter())
         total.update(vector)
-        rows.append((place, cells(vector, targets), vector))
-    return render("dashboard/ward.html", plan=plan, targets=targets, rows=rows, total=cells(total, targets),
-                  total_vector=total)
+        place_trained = trained.get(place.id, (0, 0))
+        trained_total = (trained_total[0] + place_trained[0], trained_total[1] + place_trained[1])
+        rows.append((place, cells(vector, targets, place_trained), vector))
+    return render("dashboard/ward.html", plan=plan, targets=targets, rows=rows,
+                  total=cells(total, targets, trained_total), total_vector=total)
 
 
 @bp.get("/khu-pho/<int:khu_pho_id>")

@@ -402,3 +402,19 @@ class ImportMapping(db.Model):
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- The team's own training: target 9 (visits/training.py) ------------------------------------------
+
+class TrainingCompletion(db.Model):
+    """A member finished the plan's digital-skills course on the MOOC platform, as staff or their leader recorded."""
+    __tablename__ = "training_completion"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    course: Mapped[str] = mapped_column(String(200))
+    completed_on: Mapped[date] = mapped_column(Date)
+    certificate: Mapped[str] = mapped_column(String(80), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])

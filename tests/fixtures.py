@@ -1,5 +1,6 @@
 """A small hand-built ward: two khu phố, each with a team, a leader and members, streets and households."""
 import re
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -112,3 +113,21 @@ def as_user(client, area):
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return client
     return _login
+
+
+def run_at_once(work, arguments) -> list[str]:
+    """Run work(*args) for each args in its own thread, all together; the errors they raised, as text."""
+    errors: list[str] = []
+
+    def guarded(*args):
+        try:
+            work(*args)
+        except Exception as error:  # noqa: BLE001 - every failure is reported to the test
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=guarded, args=args) for args in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

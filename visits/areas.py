@@ -1,5 +1,5 @@
 """Where a member walks: "Đường của tôi", a street in house order, the next household, search."""
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, or_, select
@@ -7,20 +7,23 @@ from sqlalchemy import case, func, or_, select
 from .extensions import db
 from .models import Household, KhuPho, Resident, Street
 from .pages import render
-from .scope import khu_pho_ids, scoped, street_or_404
+from .scope import khu_pho_ids, khu_pho_or_404, scoped, street_or_404
 from .text import fold
 
 bp = Blueprint("areas", __name__)
 
-DONE = ("da_tham",)
 LATER = ("hen_quay_lai", "khong_co_nha")
+
+
+def visited_count():
+    """How many of the joined households have been visited at least once (0 when there are none)."""
+    return func.coalesce(func.sum(case((Household.status != "chua_tham", 1), else_=0)), 0)
 
 
 def street_progress(query):
     """Streets with their household count and visited count, in walking order."""
-    visited = func.sum(case((Household.status != "chua_tham", 1), else_=0))
     return db.session.execute(
-        query.add_columns(func.count(Household.id), func.coalesce(visited, 0))
+        query.add_columns(func.count(Household.id), visited_count())
         .outerjoin(Household, Household.street_id == Street.id)
         .group_by(Street.id).order_by(Street.khu_pho_id, Street.position, Street.name)).all()
 
@@ -37,9 +40,8 @@ def home():
 
 
 def khu_pho_list():
-    visited = func.sum(case((Household.status != "chua_tham", 1), else_=0))
     rows = db.session.execute(
-        scoped(select(KhuPho), KhuPho.id).add_columns(func.count(Household.id), func.coalesce(visited, 0))
+        scoped(select(KhuPho), KhuPho.id).add_columns(func.count(Household.id), visited_count())
         .outerjoin(Household, Household.khu_pho_id == KhuPho.id).group_by(KhuPho.id).order_by(KhuPho.code)).all()
     return render("areas/khu_pho_list.html", rows=rows)
 
@@ -47,7 +49,6 @@ def khu_pho_list():
 @bp.get("/khu-pho/<int:khu_pho_id>")
 @login_required
 def khu_pho(khu_pho_id: int):
-    from .scope import khu_pho_or_404
     place = khu_pho_or_404(khu_pho_id)
     streets = street_progress(select(Street).where(Street.khu_pho_id == place.id))
     return render("areas/khu_pho.html", place=place, streets=streets)
@@ -77,7 +78,6 @@ def next_household(street_id: int):
         .order_by(Household.sort_key, Household.id)).all()
     chosen = pick_next(households, after)
     if chosen is None:
-        from flask import flash
         flash(_("Đã đi hết các hộ của %(street)s.", street=place.name), "success")
         return redirect(url_for("areas.street", street_id=place.id))
     return redirect(url_for("households.page", household_id=chosen))

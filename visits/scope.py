@@ -2,7 +2,7 @@
 
 Every view reaches data through these functions, so an id outside one's scope answers 404.
 """
-from flask import abort
+from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import Select, select
 
@@ -11,7 +11,15 @@ from .models import Household, KhuPho, Resident, Street, Team, User
 
 
 def khu_pho_ids(user: User) -> list[int] | None:
-    """The khu phố the user may see, or None for every one (admin)."""
+    """The khu phố the user may see, or None for every one (admin); read once per request and user."""
+    key = (user.id, user.role, user.team_id, user.ward_id)
+    cache = g.setdefault("khu_pho_ids", {})
+    if key not in cache:
+        cache[key] = _khu_pho_ids(user)
+    return cache[key]
+
+
+def _khu_pho_ids(user: User) -> list[int] | None:
     if user.role == "admin":
         return None
     if user.role == "staff":

@@ -2,9 +2,9 @@
 from flask import Blueprint, abort, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
-from .areas import street_progress
+from .areas import street_progress, visited_count
 from .extensions import db
 from .models import Household, Street, Team, User, Visit
 from .pages import render
@@ -41,9 +41,8 @@ def member_activity(team: Team, members: list[User]) -> dict:
     visits = dict(db.session.execute(
         select(Visit.user_id, func.count(Visit.id)).where(Visit.user_id.in_([m.id for m in members]))
         .group_by(Visit.user_id)).all())
-    visited = func.sum(case((Household.status != "chua_tham", 1), else_=0))
     on_streets = {row[0]: row[1:] for row in db.session.execute(
-        select(Street.member_id, func.count(Household.id), func.coalesce(visited, 0),
+        select(Street.member_id, func.count(Household.id), visited_count(),
                func.coalesce(func.sum(Household.open_items), 0))
         .join(Household, Household.street_id == Street.id)
         .where(Street.khu_pho_id == team.khu_pho_id, Street.member_id.is_not(None))

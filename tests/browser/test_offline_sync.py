@@ -132,6 +132,14 @@ def batch(households):
             for household_uuid in households]
 
 
+def put_in_outbox(page, entries):
+    """Put visit items straight into the phone's outbox, oldest first, as if recorded a minute ago."""
+    page.evaluate("""(items) => Promise.all(items.map((item, n) => Outbox.add({
+        uuid: item.payload.uuid, kind: 'visit', payload: item.payload, username: 'member1',
+        household_id: item.household_id, street_id: item.street_id, label: item.label,
+        created: Date.now() - 60000 + n})))""", entries)
+
+
 def household_uuids(app, area, names):
     with app.app_context():
         return [db.session.get(Household, area[name]).uuid for name in names]
@@ -364,10 +372,7 @@ def test_a_rejected_item_stays_with_its_reason_while_the_rest_syncs(page, server
     page.reload()
     bad_answer, other_khu_pho = batch(household_uuids(app, area, ("h2a", "h_hl")))
     bad_answer["answers"][0]["value"] = "maybe"
-    page.evaluate("""(items) => Promise.all(items.map((item, n) => Outbox.add({
-        uuid: item.payload.uuid, kind: 'visit', payload: item.payload, username: 'member1',
-        household_id: item.household_id, street_id: item.street_id, label: item.label,
-        created: Date.now() - 60000 + n})))""",
+    put_in_outbox(page,
                   [{"payload": bad_answer, "household_id": str(area["h2a"]), "street_id": str(area["nguyen_trai"]),
                     "label": "2A, Nguyễn Trãi"},
                    {"payload": other_khu_pho, "household_id": str(area["h_hl"]), "street_id": str(area["ha_long"]),
@@ -557,10 +562,7 @@ def test_an_oversized_item_is_shown_with_its_reason_and_does_not_hold_back_the_r
     download_area(page)
     huge, fine = batch(household_uuids(app, area, ("h2a", "h12")))
     huge["notes"] = "x" * (3 * 1024 * 1024)  # over the server's 2 MB limit: the request is refused with 413
-    page.evaluate("""(items) => Promise.all(items.map((item, n) => Outbox.add({
-        uuid: item.payload.uuid, kind: 'visit', payload: item.payload, username: 'member1',
-        household_id: item.household_id, street_id: item.street_id, label: item.label,
-        created: Date.now() - 60000 + n})))""",
+    put_in_outbox(page,
                   [{"payload": huge, "household_id": str(area["h2a"]), "street_id": str(area["nguyen_trai"]),
                     "label": "2A, Nguyễn Trãi"},
                    {"payload": fine, "household_id": str(area["h12"]), "street_id": str(area["nguyen_trai"]),

@@ -18,7 +18,7 @@ from visits.extensions import db
 from visits.models import Change, Household, ItemState, Resident, SyncConflict, User, Visit, VisitAnswer
 from visits.state import recompute_household
 
-from tests.fixtures import login
+from tests.fixtures import login, run_at_once
 
 MODELS = (Household, Resident, Change, Visit, VisitAnswer, ItemState, SyncConflict)
 LOW, HIGH = "00000000-0000-4000-8000-000000000001", "ffffffff-ffff-4fff-bfff-fffffffffffe"
@@ -697,35 +697,26 @@ def test_a_run_that_cannot_be_written_at_once_goes_in_one_visit_at_a_time(member
 def test_two_phones_syncing_at_the_same_moment_lose_nothing(member, app, area, monkeypatch, bulk):
     """Both members' batches to one household go in at once (PostgreSQL: concurrently; SQLite: one after the
     other); every visit is kept and the state is the one a full recompute gives."""
-    import threading
     from visits import sync as sync_module
     monkeypatch.setattr(sync_module, "BULK_VISITS", bulk)
     u = uuids(app, area)
     other = app.test_client()
     login(other, "member1b")
     tokens = {id(member): token_of(member), id(other): token_of(other)}
-    sent, errors = [], []
+    sent = []
 
     def phone(client, offset):
-        try:
-            for round_ in range(4):
-                items = [visit(u["h12"], recorded_at=at(5 + offset + 2 * round_ + i / 10), met=[u["cuong"]],
-                               outcome="met" if (round_ + offset) % 2 else "come_back",
-                               answers=[{"resident": u["cuong"], "code": code, "value": value}],
-                               facts=[{"resident": u["an"], "field": "sim", "value": ("2g", "4g")[(round_ + i) % 2]}])
-                         for i, (code, value) in enumerate([("vneid", "done"), ("dvc", "later"), ("epay", "had")])]
-                sent.extend(items)
-                response = client.post("/api/sync", json={"items": items}, headers={"X-CSRFToken": tokens[id(client)]})
-                assert statuses(response) == ["accepted"] * 3
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(repr(error))
+        for round_ in range(4):
+            items = [visit(u["h12"], recorded_at=at(5 + offset + 2 * round_ + i / 10), met=[u["cuong"]],
+                           outcome="met" if (round_ + offset) % 2 else "come_back",
+                           answers=[{"resident": u["cuong"], "code": code, "value": value}],
+                           facts=[{"resident": u["an"], "field": "sim", "value": ("2g", "4g")[(round_ + i) % 2]}])
+                     for i, (code, value) in enumerate([("vneid", "done"), ("dvc", "later"), ("epay", "had")])]
+            sent.extend(items)
+            response = client.post("/api/sync", json={"items": items}, headers={"X-CSRFToken": tokens[id(client)]})
+            assert statuses(response) == ["accepted"] * 3
 
-    threads = [threading.Thread(target=phone, args=(client, offset)) for client, offset in ((member, 0), (other, 1))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_at_once(phone, [(member, 0), (other, 1)]) == []
     with app.app_context():
         assert db.session.query(Visit).count() == len(sent) == 24
         latest = max(sent, key=lambda item: (item["recorded_at"], item["uuid"]))

@@ -1,5 +1,4 @@
 """Writers that read first and then write never meet "database is locked"."""
-import threading
 import uuid
 
 from sqlalchemy import event, func, select
@@ -9,30 +8,24 @@ from visits.extensions import db
 from visits.models import Household, User, Visit, utcnow
 from visits.recording import VisitInput, record_visit
 
+from tests.fixtures import run_at_once
+
 
 def test_parallel_visits_all_land(app, area):
-    errors, per_thread = [], 15
+    per_thread = 15
 
     def writer(member):
-        try:
-            for _ in range(per_thread):
-                with app.test_request_context("/", method="POST"):
-                    app.preprocess_request()  # marks the request as a write: BEGIN IMMEDIATE on SQLite
-                    user = db.session.get(User, area[member])
-                    household = db.session.get(Household, area["h12"])
-                    record_visit(user, household, VisitInput(uuid=str(uuid.uuid4()), recorded_at=utcnow(),
-                                                             outcome="met"), plan_items(), plan_rules())
-                    db.session.commit()
-                    db.session.remove()
-        except Exception as error:  # noqa: BLE001 - the test reports any failure
-            errors.append(repr(error))
+        for _ in range(per_thread):
+            with app.test_request_context("/", method="POST"):
+                app.preprocess_request()  # marks the request as a write: BEGIN IMMEDIATE on SQLite
+                user = db.session.get(User, area[member])
+                household = db.session.get(Household, area["h12"])
+                record_visit(user, household, VisitInput(uuid=str(uuid.uuid4()), recorded_at=utcnow(),
+                                                         outcome="met"), plan_items(), plan_rules())
+                db.session.commit()
+                db.session.remove()
 
-    threads = [threading.Thread(target=writer, args=(m,)) for m in ("member1", "member1b", "leader1")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_at_once(writer, [("member1",), ("member1b",), ("leader1",)]) == []
     with app.app_context():
         assert db.session.scalar(select(func.count(Visit.id))) == 3 * per_thread
 

@@ -418,3 +418,46 @@ class TrainingCompletion(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+
+
+# --- The ward's other registers: news stories and group sessions (visits/registers) ------------------
+
+NEWS_SCOPES = ("ward", "khu_pho")
+SESSION_KINDS = ("hop_to_dan_pho", "sinh_hoat_chi_bo", "su_kien", "khac")
+
+
+class NewsStory(db.Model):
+    """A story about digital transformation posted on the ward's portal; the plan asks for one a month."""
+    __tablename__ = "news_story"
+    __table_args__ = (Index("ix_news_story_ward_posted", "ward_id", "posted_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
+    khu_pho_id: Mapped[int | None] = mapped_column(ForeignKey("khu_pho.id"), index=True)  # None: ward-wide
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(500), default="")
+    posted_on: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    khu_pho: Mapped[KhuPho | None] = relationship()
+
+
+class GroupSession(db.Model):
+    """A meeting that informed residents (họp tổ dân phố, sinh hoạt chi bộ, sự kiện): its attendees count for target 7."""
+    __tablename__ = "group_session"
+    __table_args__ = (Index("ix_group_session_khu_pho_held", "khu_pho_id", "held_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    khu_pho_id: Mapped[int] = mapped_column(ForeignKey("khu_pho.id"))
+    held_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(30))  # one of SESSION_KINDS
+    topic: Mapped[str] = mapped_column(String(300))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    khu_pho: Mapped[KhuPho] = relationship()
+    attendees: Mapped[list[GroupSessionAttendee]] = relationship(cascade="all, delete-orphan")
+
+
+class GroupSessionAttendee(db.Model):
+    __tablename__ = "group_session_attendee"
+    session_id: Mapped[int] = mapped_column(ForeignKey("group_session.id"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True, index=True)

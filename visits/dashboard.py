@@ -8,13 +8,14 @@ from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
 from sqlalchemy import case, exists, func, select
 
-from . import counters
+from . import counters, trend_chart
 from .checklist import active_plan, plan_items
 from .extensions import db
 from .indicators import INDICATORS
 from .models import (Household, HouseholdContribution, KhuPho, Street, Target, Team, TrainingCompletion, User, Visit,
                      VisitAnswer, utcnow)
 from .pages import render
+from .month_end import month_of, months_between
 from .scope import khu_pho_ids, khu_pho_or_404
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -125,17 +126,22 @@ def khu_pho(khu_pho_id: int):
     per_street = counters.counts(plan, [place.id], street_level=True)
     members = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
         {s.member_id for s in streets.values() if s.member_id})))}
+    trained_ids = set(db.session.scalars(select(TrainingCompletion.user_id).where(
+        TrainingCompletion.user_id.in_(list(members)))))
     by_member: dict = {}
     street_rows = []
     for street in streets.values():
         vector = per_street.get((place.id, street.id), Counter())
         street_rows.append((street, cells(vector, targets), vector))
         by_member.setdefault(street.member_id, Counter()).update(vector)
-    member_rows = [(members.get(mid), cells(vector, targets), vector) for mid, vector in by_member.items()]
+    member_rows = [(members.get(mid), cells(vector, targets, (int(mid in trained_ids), 1) if mid else None), vector)
+                   for mid, vector in by_member.items()]
     member_rows.sort(key=lambda row: (row[0] is None, row[0].full_name if row[0] else ""))
     total = counters.counts(plan, [place.id]).get((place.id, 0), Counter())
+    trained = training_counts([place.id]).get(place.id, (0, 0))  # target 9 is the whole team's, not a street's
     return render("dashboard/khu_pho.html", plan=plan, place=place, targets=targets, street_rows=street_rows,
-                  member_rows=member_rows, total=cells(total, targets), total_vector=total, open_targets=MAIN_KEY)
+                  member_rows=member_rows, total=cells(total, targets, trained), total_vector=total,
+                  open_targets=MAIN_KEY)
 
 
 @bp.get("/khu-pho/<int:khu_pho_id>/target/<int:number>")
@@ -189,3 +195,23 @@ def activity():
     items = [i for i in plan_items() if any(i.code in d for d in done.values())]
     return render("dashboard/activity.html", month=month, rows=per_member, done=done, items=items,
                   previous=(start - timedelta(days=1)).strftime("%Y-%m"), following=end.strftime("%Y-%m"))
+
+
+def plan_months(plan) -> list:
+    """The plan year's months so far: January to this month, or the whole year once it is over."""
+    first = datetime(plan.year, 1, 1).date()
+    this_month = month_of(utcnow())
+    return months_between(first, min(this_month, datetime(plan.year, 12, 1).date())) or [first]
+
+
+@bp.get("/trend")
+@login_required
+def trend():
+    """Each target's share at each month's end, as small charts; for the ward (one's scope) or one khu phố."""
+    require_dashboard_role()
+    place = khu_pho_or_404(request.args.get("khu_pho", type=int)) if request.args.get("khu_pho") else None
+    allowed = khu_pho_ids(current_user)
+    ids = [place.id] if place else (allowed if allowed is not None else list(db.session.scalars(select(KhuPho.id))))
+    plan = active_plan()
+    charts = trend_chart.charts(plan, plan_targets(plan), plan_months(plan), ids, MAIN_KEY, TRAINING_TARGET)
+    return render("dashboard/trend.html", "dashboard/_trend.html", charts=charts, place=place, frame=trend_chart)

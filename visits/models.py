@@ -461,3 +461,24 @@ class GroupSessionAttendee(db.Model):
     __tablename__ = "group_session_attendee"
     session_id: Mapped[int] = mapped_column(ForeignKey("group_session.id"), primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True, index=True)
+
+
+# --- The ward's monthly report (visits/reports.py) -----------------------------------------------------------
+
+REPORT_STATUSES = ("nhap", "da_gui")  # Nháp, Đã gửi
+
+
+class MonthlyReport(db.Model):
+    """A ward's report for a month, once sent: its figures are frozen as sent (no row yet: still a draft)."""
+    __tablename__ = "monthly_report"
+    __table_args__ = (UniqueConstraint("ward_id", "month"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM, in Vietnam's time
+    status: Mapped[str] = mapped_column(String(10), default="nhap")
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ward: Mapped[Ward] = relationship()
+    sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])

@@ -293,6 +293,86 @@ def import_rows():
     return bench_import()
 
 
+# --- The monthly report and the trend charts (visits/month_end.py, visits/reports.py) ------------------------
+
+REPORT_MONTH = "2024-06"  # mid-year in the demo ward: targets at the month's end are counted again from visits
+REPORT_RUNS = 3
+
+
+def staff_client(app, username: str = "canbo"):
+    """A test client with a staff member's session, as login_user leaves it."""
+    from sqlalchemy import select
+
+    from visits.extensions import db
+    from visits.models import User
+    with app.app_context():
+        session_id = db.session.scalar(select(User).where(User.username == username)).get_id()
+        db.session.remove()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = session_id, True
+    return client
+
+
+def timed_get(client, path: str) -> tuple[float, bytes]:
+    """The median seconds of REPORT_RUNS GETs of path (each must answer 200), and the last body."""
+    times, body = [], b""
+    for _run in range(REPORT_RUNS):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+        body = response.data
+    return sorted(times)[len(times) // 2], body
+
+
+@bench
+def monthly_report():
+    """The 5,000-household demo ward: the monthly report's .xlsx (figures at the month's end and the workbook,
+    through GET /reports/<month>.xlsx as ward staff), the year's trend charts (GET /dashboard/trend), and, only
+    where LibreOffice is installed, the time to convert the .xlsx to PDF and its page count."""
+    import re
+    import shutil
+    import subprocess
+
+    from visits import counters
+    from visits.checklist import active_plan
+    from visits.demo_data import build_demo_ward
+    from visits.extensions import db
+
+    figures = []
+    with tempfile.TemporaryDirectory() as directory:
+        app = fresh_sqlite_app(directory)
+        try:
+            with app.app_context():
+                build_demo_ward()
+                counters.recompute(active_plan())
+                db.session.commit()
+            client = staff_client(app)
+            seconds, workbook = timed_get(client, f"/reports/{REPORT_MONTH}.xlsx")
+            figures.append(("monthly_report_s", round(seconds, 3), "s"))
+            seconds, _page = timed_get(client, "/dashboard/trend")
+            figures.append(("trend_charts_s", round(seconds, 3), "s"))
+        finally:
+            close(app)
+        office = shutil.which("libreoffice") or shutil.which("soffice")
+        if office is None:
+            print("monthly_report_pdf skipped: LibreOffice is not installed", file=sys.stderr)
+            return figures
+        source = Path(directory) / "report.xlsx"
+        source.write_bytes(workbook)
+        started = time.perf_counter()
+        subprocess.run([office, "--headless", f"-env:UserInstallation=file://{directory}/lo-profile",
+                        "--convert-to", "pdf", "--outdir", directory, str(source)],
+                       check=True, capture_output=True, timeout=300)
+        elapsed = time.perf_counter() - started
+        pdf = (Path(directory) / "report.pdf").read_bytes()
+        figures.append(("monthly_report_pdf_s", round(elapsed, 2), "s"))
+        pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+        figures.append(("monthly_report_pdf_pages", pages, "pages"))
+    return figures
+
+
 # --- Pages on a phone (bench/bench_pages.py: gunicorn, Chromium, bytes from the DevTools protocol) ----------
 
 @bench

@@ -110,8 +110,8 @@ def send(month_text: str):
     form = SendForm()
     if not form.validate_on_submit():
         abort(400)
-    if chosen > (utcnow() + VN_OFFSET).date():
-        flash(_("Tháng %(m)s chưa bắt đầu: chưa thể gửi báo cáo.", m=month_key(chosen)), "error")
+    if next_month(chosen) > (utcnow() + VN_OFFSET).date():  # its figures at the month's end are not known yet
+        flash(_("Tháng %(m)s chưa kết thúc: chỉ gửi được báo cáo của tháng đã qua.", m=month_key(chosen)), "error")
         return see_other(url_for("reports.month", month=month_key(chosen)))
     report = stored_report(ward, chosen)
     if report is not None and report.status == "da_gui":

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from visits.checklist import plan_items, plan_rules
 from visits.extensions import db
 from visits.models import (Change, GroupSession, Household, MonthlyReport, NewsStory, Resident, TrainingCompletion,
-                           User, Visit)
+                           User, Visit, utcnow)
 from visits.recording import VisitInput, record_visit
 
 from tests.fixtures import csrf_token
@@ -136,9 +136,12 @@ def test_sent_report_is_frozen_and_late_visits_count_next_month(as_user, ward, a
     assert "đã được gửi trước đó" in client.get("/reports/?month=2024-03").get_data(as_text=True)
 
 
-def test_sending_needs_the_csrf_token_and_staff(as_user, ward, app):
+def test_sending_needs_the_csrf_token_staff_and_a_month_that_is_over(as_user, ward, app):
     client = as_user("staff")
     assert send(client, "2024-03", token=None).status_code == 400
+    this_month = (utcnow() + timedelta(hours=7)).strftime("%Y-%m")
+    assert send(client, this_month).status_code == 303
+    assert "chưa kết thúc" in client.get(f"/reports/?month={this_month}").get_data(as_text=True)
     with app.app_context():
         assert db.session.query(MonthlyReport).count() == 0
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})

@@ -134,6 +134,15 @@ def test_sent_report_is_frozen_and_late_visits_count_next_month(as_user, ward, a
     with app.app_context():
         assert db.session.query(MonthlyReport).one().figures == frozen
     assert "đã được gửi trước đó" in client.get("/reports/?month=2024-03").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    leader = as_user("leader1")
+    sent = leader.get("/reports/?month=2024-03").get_data(as_text=True)
+    assert "Đã gửi" in sent and list(activity_rows(sent)) == ["Khu phố 1"]
+    leader.post("/logout", data={"csrf_token": csrf_token(leader, "/")})
+    admin = as_user("admin")
+    page = admin.get(f"/reports/?month=2024-03&ward={ward['ward']}").get_data(as_text=True)
+    assert "Đã gửi" in page and "Gửi báo cáo" not in page
+    assert send(admin, "2024-04").status_code == 404
 
 
 def test_sending_needs_the_csrf_token_staff_and_a_month_that_is_over(as_user, ward, app):

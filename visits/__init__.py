@@ -42,6 +42,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
+    from . import audit  # noqa: F401 - registers the session hook that logs changes
     from .database import configure_sqlite
     from .i18n import select_locale
     db.init_app(app)
@@ -67,3 +68,4 @@ def register_blueprints(app: Flask) -> None:
     from . import outbox_upload; app.register_blueprint(outbox_upload.bp)  # a phone's saved outbox file
     from . import members; app.register_blueprint(members.bp)  # staff and leaders manage members
     from . import training; app.register_blueprint(training.bp)  # the team's training register (target 9)
+    from . import audit_page; app.register_blueprint(audit_page.bp)  # who changed what and when (staff)

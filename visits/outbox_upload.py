@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from . import audit
 from .extensions import db
 from .models import User
 from .scope import khu_pho_ids
@@ -47,9 +48,11 @@ def upload():
             continue
         for start in range(0, len(payloads), MAX_BATCH):
             results += Batch(author).apply(payloads[start:start + MAX_BATCH])
-    db.session.commit()
     counts = {status: sum(1 for r in results if r["status"] == status)
               for status in ("accepted", "duplicate", "not_yet", "conflict", "rejected")}
+    if counts["accepted"]:
+        audit.record("outbox_upload", "visit", details={"items": len(results), **counts})
+    db.session.commit()
     problems = [r for r in results if r["status"] in ("rejected", "conflict", "not_yet")]
     return render_template("pwa/upload.html", counts=counts, problems=problems)
 

@@ -69,3 +69,4 @@ def register_blueprints(app: Flask) -> None:
     from . import members; app.register_blueprint(members.bp)  # staff and leaders manage members
     from . import training; app.register_blueprint(training.bp)  # the team's training register (target 9)
     from . import audit_page; app.register_blueprint(audit_page.bp)  # who changed what and when (staff)
+    from . import privacy; app.register_blueprint(privacy.bp)  # data-protection page, erasure on request

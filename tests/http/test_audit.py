@@ -12,7 +12,7 @@ from tests.http.test_imports import app_config, confirm, start  # noqa: F401 - t
 from tests.import_workbooks import xlsx
 from visits import audit
 from visits.extensions import db
-from visits.models import AuditEntry, Household, Resident, User
+from visits.models import AuditEntry, Household
 
 NAMES_AND_PHONES = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Thị Dung", "Đỗ Thị Lan", "Phan Văn Tâm", "0912111222")
 

@@ -265,6 +265,16 @@ def test_no_name_or_phone_in_any_link_of_the_pages(as_user, app, area):
                     assert secret.lower() not in url.lower(), (username, path, url)
 
 
+def test_no_route_takes_a_name_or_phone_in_its_path(app):
+    """Paths carry ids, slugs and file names only: a new route with a name in it must be a deliberate choice."""
+    allowed = {"filename", "kind", "number", "slug"}
+    for rule in app.url_map.iter_rules():
+        for argument in rule.arguments:
+            assert argument.endswith("_id") or argument in allowed, (rule.rule, argument)
+            assert rule._converters[argument].__class__.__name__ != "UnicodeConverter" or argument in allowed, \
+                (rule.rule, argument)  # ids are integers: a name could not pass for one
+
+
 def test_search_takes_its_words_in_the_body_never_in_the_url(as_user, area):
     member = as_user("member1")
     page = member.get("/search").get_data(as_text=True)

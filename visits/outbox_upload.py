@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from . import audit
+from . import audit, consent
 from .extensions import db
 from .models import User
 from .scope import khu_pho_ids
@@ -47,7 +47,10 @@ def upload():
                          "reason": _("Người ghi không có, hoặc không thuộc phường của bạn.")} for p in payloads]
             continue
         for start in range(0, len(payloads), MAX_BATCH):
-            results += Batch(author).apply(payloads[start:start + MAX_BATCH])
+            batch = payloads[start:start + MAX_BATCH]
+            answered = Batch(author).apply(batch)
+            consent.record_from_sync(batch, answered, author)  # the household's answer, as its author recorded it
+            results += answered
     counts = {status: sum(1 for r in results if r["status"] == status)
               for status in ("accepted", "duplicate", "not_yet", "conflict", "rejected")}
     if counts["accepted"]:

@@ -8,6 +8,7 @@ entry here; the audit page shows them beside the entries.
 The log must not become a second copy of personal data: a personal field appears by name only, never with
 its value.
 """
+from collections import Counter
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -16,6 +17,7 @@ from flask import g, has_request_context
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, insert, inspect, select
 
+from .extensions import db
 from .models import AuditEntry, Household, KhuPho, Team, User, Ward, utcnow
 
 # Fields whose values identify a person (residents, members) or are secrets: logged by name only.
@@ -45,7 +47,6 @@ def record(action: str, entity: str, entity_id: int | None = None, khu_pho_id: i
 
     The ward is the khu phố's, else the acting user's; personal fields in details are kept by name only.
     """
-    from .extensions import db
     user_id = user_id if user_id is not None else current_user_id()
     if ward_id is None and khu_pho_id is not None:
         ward_id = db.session.scalar(select(KhuPho.ward_id).where(KhuPho.id == khu_pho_id))
@@ -56,13 +57,10 @@ def record(action: str, entity: str, entity_id: int | None = None, khu_pho_id: i
 
 
 def record_sync(results: list[dict], user) -> None:
-    """One entry for a sync batch that wrote something: how many items were accepted, and of which kind."""
-    accepted = sum(1 for r in results if r.get("status") == "accepted")
-    if not accepted:
+    """One entry for a sync batch that wrote something: how many items came, and how each was answered."""
+    counts = Counter(str(r.get("status")) for r in results)
+    if not counts["accepted"]:
         return
-    counts: dict = {}
-    for r in results:
-        counts[r.get("status") or "?"] = counts.get(r.get("status") or "?", 0) + 1
     khu_pho_id = _team_khu_pho(user.team_id) if user.team_id else None
     record("sync", "visit", khu_pho_id=khu_pho_id, details={"items": len(results), **counts},
            ward_id=user.ward_id, user_id=user.id)
@@ -233,5 +231,4 @@ def attribute(obj, name: str):
 
 
 def _team_khu_pho(team_id: int) -> int | None:
-    from .extensions import db
     return db.session.scalar(select(Team.khu_pho_id).where(Team.id == team_id))

@@ -42,6 +42,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
+    from . import audit  # noqa: F401 - registers the session hook that logs changes
     from .database import configure_sqlite
     from .i18n import select_locale
     db.init_app(app)
@@ -68,3 +69,5 @@ def register_blueprints(app: Flask) -> None:
     from . import members; app.register_blueprint(members.bp)  # staff and leaders manage members
     from . import training; app.register_blueprint(training.bp)  # the team's training register (target 9)
     from . import reports; app.register_blueprint(reports.bp)  # the monthly report and its Excel file
+    from . import audit_page; app.register_blueprint(audit_page.bp)  # who changed what and when (staff)
+    from . import privacy; app.register_blueprint(privacy.bp)  # data-protection page, erasure on request

@@ -95,11 +95,15 @@ def pick_next(households: list, after: int | None) -> int | None:
     return None
 
 
-@bp.get("/search")
+@bp.route("/search", methods=["GET", "POST"])
 @login_required
 def search():
-    """Find a household or a resident by name or address, with or without diacritics."""
-    words = fold(request.args.get("q", "")).split()
+    """Find a household or a resident by name or address, with or without diacritics.
+
+    The words come in a POST body, never in the query string: a name must not travel in a URL.
+    """
+    query = request.form.get("q", "") if request.method == "POST" else ""
+    words = fold(query).split()
     households, residents = [], []
     if words:
         household_query = scoped(select(Household), Household.khu_pho_id)
@@ -110,7 +114,7 @@ def search():
             resident_query = resident_query.where(Resident.name_key.contains(word, autoescape=True))
         households = db.session.scalars(household_query.order_by(Household.sort_key).limit(20)).all()
         residents = db.session.scalars(resident_query.order_by(Resident.name_key).limit(20)).all()
-    return render("areas/search.html", "areas/_search_results.html", q=request.args.get("q", ""),
+    return render("areas/search.html", "areas/_search_results.html", q=query,
                   households=households, residents=residents, searched=bool(words))
 
 

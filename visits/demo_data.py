@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import click
 from sqlalchemy import insert, select
 
+from . import audit
 from .addresses import sort_key
 from .checklist import plan_items, plan_rules
 from .eligibility import household_eligible, resident_eligible
@@ -511,7 +512,19 @@ def demo_login_summary() -> list[tuple[str, str, str]] | None:
 
 
 def build_demo_ward(households: int = 5000, seed: int = 2024) -> list[tuple[str, str, str]]:
-    """Build the demo ward in the current app context and commit; returns (username, password, role)."""
+    """Build the demo ward in the current app context and commit; returns (username, password, role).
+
+    The audit log gets one entry for the whole ward, not one per user, street or team made on the way.
+    """
+    with audit.paused():
+        logins = _build_demo_ward(households, seed)
+    ward_id = db.session.scalar(select(Ward.id).where(Ward.code == WARD["code"]))
+    audit.record("demo_data", "ward", ward_id, details={"households": households, "seed": seed}, ward_id=ward_id)
+    db.session.commit()
+    return logins
+
+
+def _build_demo_ward(households: int, seed: int) -> list[tuple[str, str, str]]:
     if db.session.scalar(select(Ward.id).where(Ward.code == WARD["code"])) is not None:
         raise DemoDataExists(f"Đã có phường mã {WARD['code']}; không tạo lại dữ liệu mẫu.")
     clash = list(db.session.scalars(select(User.username).where(User.username.in_(usernames()))

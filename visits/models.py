@@ -71,6 +71,11 @@ class Household(db.Model):
     last_visit_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_visit_uuid: Mapped[str | None] = mapped_column(String(36))
     open_items: Mapped[int] = mapped_column(Integer, default=0)
+    # The household's answer, asked at the first visit, to having its data kept (visits/consent.py):
+    # "yes", "no" (its residents' names and phones are erased at once), or None: not asked yet.
+    consent: Mapped[str | None] = mapped_column(String(10))
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     street: Mapped[Street] = relationship()
     residents: Mapped[list[Resident]] = relationship(back_populates="household",
                                                      order_by="Resident.id")
@@ -97,6 +102,8 @@ class Resident(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when the resident's identifying data was erased (visits/erasure.py); the answers still count.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     household: Mapped[Household] = relationship(back_populates="residents")
 
 
@@ -482,3 +489,24 @@ class MonthlyReport(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     ward: Mapped[Ward] = relationship()
     sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])
+# --- Who changed what and when (visits/audit.py) ------------------------------------------------------------
+
+class AuditEntry(db.Model):
+    """One change of data: who, when, what (entity and id), where (khu phố, ward), and which fields.
+
+    Personal fields appear by name only, never with their values (see audit.PERSONAL_FIELDS). Ids are plain
+    integers, not foreign keys: an entry outlives the row it tells about.
+    """
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_ward_at", "ward_id", "at"),
+                      Index("ix_audit_entry_khu_pho_at", "khu_pho_id", "at"),
+                      Index("ix_audit_entry_user_at", "user_id", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(30))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    khu_pho_id: Mapped[int | None] = mapped_column(Integer)
+    ward_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

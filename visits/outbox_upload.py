@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from . import audit, consent
 from .extensions import db
 from .models import User
 from .scope import khu_pho_ids
@@ -46,10 +47,15 @@ def upload():
                          "reason": _("Người ghi không có, hoặc không thuộc phường của bạn.")} for p in payloads]
             continue
         for start in range(0, len(payloads), MAX_BATCH):
-            results += Batch(author).apply(payloads[start:start + MAX_BATCH])
-    db.session.commit()
+            batch = payloads[start:start + MAX_BATCH]
+            answered = Batch(author).apply(batch)
+            consent.record_from_sync(batch, answered, author)  # the household's answer, as its author recorded it
+            results += answered
     counts = {status: sum(1 for r in results if r["status"] == status)
               for status in ("accepted", "duplicate", "not_yet", "conflict", "rejected")}
+    if counts["accepted"]:
+        audit.record("outbox_upload", "visit", details={"items": len(results), **counts})
+    db.session.commit()
     problems = [r for r in results if r["status"] in ("rejected", "conflict", "not_yet")]
     return render_template("pwa/upload.html", counts=counts, problems=problems)
 

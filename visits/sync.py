@@ -20,7 +20,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import roster
+from . import audit, consent, roster
 from .checklist import plan_items, plan_rules
 from .extensions import csrf, db
 from .models import Change, Household, Resident, Street, SyncConflict, Visit, utcnow
@@ -72,6 +72,8 @@ def sync():
     except BadBody as problem:
         return jsonify(error=str(problem)), 400
     results = Batch(current_user).apply(items)
+    consent.record_from_sync(items, results, current_user)  # a household's answer, asked at a first visit
+    audit.record_sync(results, current_user)  # one entry per batch, never per visit
     db.session.commit()
     return jsonify(results=results)
 

@@ -3,6 +3,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from . import consent
 from .checklist import plan_items, plan_rules
 from .extensions import db
 from .forms import VisitForm
@@ -28,6 +29,8 @@ def save(household_id: int):
             if outcome.status == "conflict":
                 db.session.rollback()
                 form.outcome.errors.append(_("Lần thăm này đã được lưu với nội dung khác; chưa lưu gì thêm."))
+            elif outcome.status == "accepted" and not _consent_given(form, household, outcome.record):
+                db.session.rollback()
             else:
                 db.session.commit()
                 return saved_response(household, outcome.record)
@@ -43,6 +46,17 @@ def saved_response(household, visit):
                       **{k: v for k, v in household_context(household).items() if k != "saved"})
     flash(_("Đã lưu lần thăm."), "success")
     return redirect(url_for("households.page", household_id=household.id, saved=visit.uuid), 303)
+
+
+def _consent_given(form: VisitForm, household, visit) -> bool:
+    """Record the household's answer on data keeping, if asked; False (with the error on the form) if invalid."""
+    try:
+        consent.record_consent(household, current_user, consent.checked(request.form.get("consent")),
+                               visit.recorded_at)
+    except Rejected as problem:
+        form.outcome.errors.append(str(problem))
+        return False
+    return True
 
 
 def visit_input(form: VisitForm) -> VisitInput:

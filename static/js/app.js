@@ -46,6 +46,7 @@
     var payload = {type: "visit", uuid: data.get("visit_uuid"), household: form.dataset.householdUuid,
                    recorded_at: stamp(form), outcome: data.get("outcome"), notes: (data.get("notes") || "").trim(),
                    met: data.getAll("met").map(uuidOf), answers: [], facts: []};
+    if (data.get("consent")) payload.consent = data.get("consent");  // the household's answer on keeping its data
     data.forEach(function (value, name) {
       var parts = name.split("-");
       if (parts[0] === "a" && value) payload.answers.push({resident: uuidOf(parts[1]), code: parts.slice(2).join("-"), value: value});

@@ -71,3 +71,15 @@ def test_wrong_files_members_and_missing_tokens_are_refused(as_user, area, app, 
     assert member.get("/outbox/upload").status_code == 404
     with app.app_context():
         assert db.session.query(Visit).count() == 0
+
+
+def test_a_refusal_in_the_file_is_recorded_as_its_authors_and_erases_the_names(as_user, area, app):
+    [h2] = uuids(app, area, "h2")
+    refusal = visit_item(h2)
+    refusal["payload"]["consent"] = "no"
+    page = post(as_user("staff"), saved_file([refusal])).get_data(as_text=True)
+    assert "Đã nhận: 1 mục mới" in page
+    with app.app_context():
+        household = db.session.get(Household, area["h2"])
+        assert (household.consent, household.consent_by_id) == ("no", area["member1"])
+        assert "Lê Thị Dung" not in [r.full_name for r in household.residents]

@@ -251,3 +251,13 @@ def test_cli_builds_once_and_prints_logins(app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Household)) == 50
         assert db.session.scalar(select(func.count()).select_from(User)) == users
+
+
+def test_the_demo_ward_is_one_audit_entry(app):
+    from visits.models import AuditEntry
+    with app.app_context():
+        build_demo_ward(households=40, seed=3)
+        found = db.session.execute(select(AuditEntry.action, AuditEntry.entity, AuditEntry.details).where(
+            AuditEntry.entity.not_in(("plan", "target", "checklist_item")))).all()  # the app fixture's plan
+        assert [(action, entity) for action, entity, _details in found] == [("demo_data", "ward")]
+        assert found[0].details == {"households": 40, "seed": 3}

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
+from .. import audit
 from ..database import write_intent
 from ..extensions import db
 from ..models import ImportJob, ImportMapping, ImportRow, new_uuid, utcnow
@@ -271,6 +272,8 @@ def finish(job: ImportJob, state: str, message: str = "") -> None:
             select(func.count()).select_from(ImportRow).where(ImportRow.job_id == job.id,
                                                               ImportRow.household_key.is_(None))) or 0)
         job.result = result
+        audit.record("import", "import_job", job.id, details={"file_bytes": job.size_bytes, **result},
+                     ward_id=job.ward_id, user_id=job.user_id)  # one entry per job, not per row
     db.session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
     job.state, job.message, job.finished_at = state, message, utcnow()
     shutil.rmtree(folder_of(job.uuid), ignore_errors=True)

@@ -70,3 +70,35 @@ def households_of(resident_ids) -> set[int]:
     if not ids:
         return set()
     return set(db.session.scalars(select(Resident.household_id).where(Resident.id.in_(ids))))
+
+
+# --- Changing a session: each keeps the informed state and the counters in step, in the caller's transaction ---
+
+def add_attendees(session: GroupSession, resident_ids, items, rules) -> int:
+    """Add these residents (already checked to live in the session's khu phố); those already there count once."""
+    new = set(resident_ids) - {a.resident_id for a in session.attendees}
+    session.attendees.extend(GroupSessionAttendee(resident_id=rid) for rid in sorted(new))
+    rebuild_informed(households_of(new), items, rules)
+    return len(new)
+
+
+def remove_attendees(session: GroupSession, resident_ids, items, rules) -> int:
+    gone = [a for a in session.attendees if a.resident_id in set(resident_ids)]
+    for attendee in gone:
+        session.attendees.remove(attendee)
+    rebuild_informed(households_of(a.resident_id for a in gone), items, rules)
+    return len(gone)
+
+
+def change_day(session: GroupSession, held_on: date, items, rules) -> None:
+    """The day places the attendance in the latest-wins order, so the attendees' state is settled again."""
+    if held_on == session.held_on:
+        return
+    session.held_on = held_on
+    rebuild_informed(households_of(a.resident_id for a in session.attendees), items, rules)
+
+
+def delete_session(session: GroupSession, items, rules) -> None:
+    households = households_of(a.resident_id for a in session.attendees)
+    db.session.delete(session)
+    rebuild_informed(households, items, rules)

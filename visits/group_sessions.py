@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import UUID, AnyOf, DataRequired, InputRequired, Length, Optional
 
-from .attendance import households_of, rebuild_informed
+from . import attendance
 from .checklist import plan_items, plan_rules
 from .extensions import db
 from .models import (SESSION_KINDS, GroupSession, GroupSessionAttendee, Household, KhuPho, Resident, Street,
@@ -102,6 +102,7 @@ def create():
         if form.session_uuid.data:
             session.uuid = form.session_uuid.data
         fill(session, form)
+        session.held_on = form.held_on.data
         db.session.add(session)
         db.session.commit()
         flash(_("Đã ghi buổi sinh hoạt. Hãy chọn những người đã tham dự."), "success")
@@ -110,7 +111,7 @@ def create():
 
 
 def fill(session: GroupSession, form: SessionForm) -> None:
-    session.held_on = form.held_on.data
+    """Everything but the day, which attendance.change_day sets on an edit (the informed state follows it)."""
     session.kind = form.kind.data
     session.topic = form.topic.data.strip()
     session.khu_pho_id = chosen_khu_pho(form)
@@ -128,10 +129,8 @@ def edit(session_id: int):
             form.khu_pho_id.errors.append(_("Buổi này đã có người tham dự của %(place)s: hãy bỏ họ khỏi danh sách "
                                             "trước khi đổi khu phố.", place=session.khu_pho.name))
         else:
-            moved = form.held_on.data != session.held_on
             fill(session, form)
-            if moved:  # the date places the attendance in the latest-wins order
-                rebuild_informed(households_of(a.resident_id for a in session.attendees), plan_items(), plan_rules())
+            attendance.change_day(session, form.held_on.data, plan_items(), plan_rules())
             db.session.commit()
             flash(_("Đã lưu buổi sinh hoạt."), "success")
             return see_other(url_for("group_sessions.page", session_id=session.id))
@@ -144,9 +143,7 @@ def delete(session_id: int):
     session = session_or_404(session_id)
     if not PickForm().validate_on_submit():
         abort(400)
-    households = households_of(a.resident_id for a in session.attendees)
-    db.session.delete(session)
-    rebuild_informed(households, plan_items(), plan_rules())
+    attendance.delete_session(session, plan_items(), plan_rules())
     db.session.commit()
     flash(_("Đã xóa buổi sinh hoạt."), "success")
     return see_other(url_for("group_sessions.index"))
@@ -233,12 +230,10 @@ def add_attendees(session_id: int):
     moved_away = set(db.session.scalars(select(Resident.id).where(Resident.id.in_(ids), Resident.moved_away)))
     if moved_away:
         abort(404)  # never offered: a forged form
-    new = ids - {a.resident_id for a in session.attendees}
-    if new:
-        session.attendees.extend(GroupSessionAttendee(resident_id=rid) for rid in sorted(new))
-        rebuild_informed(households_of(new), plan_items(), plan_rules())
+    added = attendance.add_attendees(session, ids, plan_items(), plan_rules())
+    if added:
         db.session.commit()
-        flash(_("Đã thêm %(n)s người tham dự.", n=len(new)), "success")
+        flash(_("Đã thêm %(n)s người tham dự.", n=added), "success")
     return see_other(url_for("group_sessions.page", session_id=session.id, **Filter.of(request.form).args())
                      + "#add")
 
@@ -250,13 +245,10 @@ def remove_attendees(session_id: int):
     if not PickForm().validate_on_submit():
         abort(400)
     ids = ticked(session)
-    gone = [a for a in session.attendees if a.resident_id in ids]
-    if gone:
-        for attendee in gone:
-            session.attendees.remove(attendee)
-        rebuild_informed(households_of(a.resident_id for a in gone), plan_items(), plan_rules())
+    removed = attendance.remove_attendees(session, ids, plan_items(), plan_rules())
+    if removed:
         db.session.commit()
-        flash(_("Đã bỏ %(n)s người khỏi danh sách tham dự.", n=len(gone)), "success")
+        flash(_("Đã bỏ %(n)s người khỏi danh sách tham dự.", n=removed), "success")
     return see_other(url_for("group_sessions.page", session_id=session.id) + "#attendees")
 
 

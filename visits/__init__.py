@@ -68,3 +68,4 @@ def register_blueprints(app: Flask) -> None:
     from . import members; app.register_blueprint(members.bp)  # staff and leaders manage members
     from . import training; app.register_blueprint(training.bp)  # the team's training register (target 9)
     from . import group_sessions, news; app.register_blueprint(news.bp); app.register_blueprint(group_sessions.bp)  # the ward's registers
+    from . import training_import; app.register_blueprint(training_import.bp)  # the training register from .xlsx

@@ -67,5 +67,6 @@ def register_blueprints(app: Flask) -> None:
     from . import outbox_upload; app.register_blueprint(outbox_upload.bp)  # a phone's saved outbox file
     from . import members; app.register_blueprint(members.bp)  # staff and leaders manage members
     from . import training; app.register_blueprint(training.bp)  # the team's training register (target 9)
-    from . import group_sessions, news; app.register_blueprint(news.bp); app.register_blueprint(group_sessions.bp)  # the ward's registers
-    from . import training_import; app.register_blueprint(training_import.bp)  # the training register from .xlsx
+    from . import group_sessions, news, training_import  # the ward's registers: news, sessions, training from .xlsx
+    for register in (news, group_sessions, training_import):
+        app.register_blueprint(register.bp)

@@ -147,6 +147,7 @@ def test_files_that_are_not_xlsx_or_too_big_are_refused(as_user, area, app):
         (b"", "Tệp trống (0 byte)"),
         (b"PK\x03\x04" + b"\x00" * 200, "bị hỏng"),
         (workbook(("a", "b"), headers=["Họ tên", "Ghi chú"]), "Không tìm thấy dòng tiêu đề"),
+        (workbook(*[(i, "member1", None, None, "15/06/2024", i) for i in range(2002)]), "Tệp có hơn 2000 dòng"),
     ]:
         response = upload(client, content)
         assert response.status_code in (413, 422), message

@@ -160,9 +160,6 @@ class Filter:
     def of(cls, values) -> "Filter":
         return cls(values.get("street", type=int) or None, (values.get("q") or "").strip()[:100])
 
-    def args(self) -> dict:
-        return {k: v for k, v in (("street", self.street_id), ("q", self.q)) if v}
-
 
 def attendees_of(session: GroupSession) -> list[Resident]:
     return db.session.scalars(
@@ -191,8 +188,14 @@ def candidates(session: GroupSession, chosen: Filter) -> tuple[list[Resident], b
 @bp.get("/<int:session_id>")
 @login_required
 def page(session_id: int):
-    session = session_or_404(session_id)
+    """The session with its attendees, and residents to add: a street may be chosen in the address (an id); a
+    search by name comes only in a POST (add_attendees), so no resident's name is put in an address or a log."""
     chosen = Filter.of(request.args)
+    chosen.q = ""
+    return attendee_page(session_or_404(session_id), chosen)
+
+
+def attendee_page(session: GroupSession, chosen: Filter):
     streets = db.session.scalars(select(Street).where(Street.khu_pho_id == session.khu_pho_id)
                                  .order_by(Street.position, Street.name)).all()
     if chosen.street_id not in {s.id for s in streets}:
@@ -234,8 +237,10 @@ def add_attendees(session_id: int):
     if added:
         db.session.commit()
         flash(_("Đã thêm %(n)s người tham dự.", n=added), "success")
-    return see_other(url_for("group_sessions.page", session_id=session.id, **Filter.of(request.form).args())
-                     + "#add")
+    chosen = Filter.of(request.form)
+    if request.form.get("do") == "filter" and chosen.q:
+        return attendee_page(session, chosen)  # shown, not redirected: the search stays out of the address
+    return see_other(url_for("group_sessions.page", session_id=session.id, street=chosen.street_id) + "#add")
 
 
 @bp.post("/<int:session_id>/attendees/remove")

@@ -109,10 +109,15 @@ def test_filtering_keeps_what_was_ticked_and_adding_twice_counts_once(as_user, a
     assert response.status_code == 303 and f"street={area['le_loi']}" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Vũ Văn Hải" in page and "Lê Thị Dung" not in page  # only Lê Lợi's residents offered
-    search = client.get(f"/sessions/{sid}?q=le thi dung").get_data(as_text=True)
-    assert "Lê Thị Dung" in search.split('id="add"')[1] and "Nguyễn Văn An" not in search.split('id="add"')[1]
-    by_address = client.get(f"/sessions/{sid}?q=nguyen trai 2a").get_data(as_text=True).split('id="add"')[1]
-    assert "Phạm Văn Em" in by_address and "Hoàng Thị Gấm" not in by_address
+    search = pick(client, sid, do="filter", street="", q="le thi dung")
+    assert search.status_code == 200 and "Location" not in search.headers  # the name stays out of any address
+    offered = search.get_data(as_text=True).split('id="add"')[1]
+    assert "Lê Thị Dung" in offered and "Nguyễn Văn An" not in offered
+    by_address = pick(client, sid, do="filter", street="", q="nguyen trai 2a").get_data(as_text=True)
+    assert "Phạm Văn Em" in by_address.split('id="add"')[1] and "Hoàng Thị Gấm" not in by_address.split('id="add"')[1]
+    # A search put in the address is ignored: every resident of the khu phố is offered.
+    everyone = client.get(f"/sessions/{sid}?q=pham").get_data(as_text=True).split('id="add"')[1]
+    assert "Hoàng Thị Gấm" in everyone
     assert pick(client, sid, area["an"], do="add").status_code == 303
     assert attendees(app) == [(sid, area["an"])]
     assert informed(app, area) == (1, 7)

@@ -401,6 +401,14 @@ def offline_download_500_s():
     return offline_download()
 
 
+@bench
+def session_attendees():
+    """Adding, then removing, 100 attendees of a group session (bench/bench_registers.py)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_registers import session_attendees as run
+    return run()
+
+
 def main(argv: list[str]) -> int:
     logging.disable(logging.WARNING)  # keep Alembic's INFO lines out of the figures
     chosen = [b for b in BENCHES if not argv or b.__name__ in argv or any(name.startswith(b.__name__)

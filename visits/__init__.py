@@ -71,3 +71,6 @@ def register_blueprints(app: Flask) -> None:
     from . import reports; app.register_blueprint(reports.bp)  # the monthly report and its Excel file
     from . import audit_page; app.register_blueprint(audit_page.bp)  # who changed what and when (staff)
     from . import privacy; app.register_blueprint(privacy.bp)  # data-protection page, erasure on request
+    from . import group_sessions, news, training_import  # the ward's registers: news, sessions, training from .xlsx
+    for register in (news, group_sessions, training_import):
+        app.register_blueprint(register.bp)

@@ -163,7 +163,7 @@ def lines_of_change(change: Change) -> list[Line]:
 
 
 def recompute_household(household: Household, items, rules) -> None:
-    """Rebuild the household's state from all its visits and changes, as if they arrived now."""
+    """Rebuild the household's state from all its visits, changes and group sessions, as if they arrived now."""
     db.session.execute(ItemState.__table__.delete().where(ItemState.household_id == household.id))
     for resident in household.residents:
         for field in FACT_FIELDS:
@@ -181,6 +181,9 @@ def recompute_household(household: Household, items, rules) -> None:
     for change in changes:
         for line in lines_of_change(change):
             apply_line(household, line, existing)
+    from .attendance import lines_of_attendance  # group sessions inform residents too (target 7)
+    for line in lines_of_attendance(household.id):
+        apply_line(household, line, existing)
     refresh_household(household, items, rules, existing)
     refresh_counters([household.id])
 

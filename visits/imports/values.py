@@ -251,3 +251,30 @@ def is_head(value) -> bool:
     """True when the relation to the head of household says this is the head."""
     text = as_text(value)
     return text is not None and word_key(text) in ("chu ho", "ch", "la chu ho", "chu")
+
+
+def calendar_day(value) -> date | None:
+    """A day written as a date cell or as text, day first (dd/mm/yyyy, d-m-yyyy, dd.mm.yyyy) or yyyy-mm-dd; None
+    for a blank cell. A plain number is refused: it is a date only when the cell is formatted as one."""
+    value = checked(value)
+    if blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (bool, int, float)):
+        raise Bad(_("Ô là một con số (%(value)s), không phải ngày: hãy ghi ngày dạng ngày/tháng/năm (15/06/2024).",
+                    value=str(value)[:20]))
+    text = str(value).strip()
+    found = _DAY_MONTH_YEAR.fullmatch(text)
+    if found:
+        day, month, year = (int(g) for g in found.groups())
+    else:
+        found = _YEAR_MONTH_DAY.fullmatch(text)
+        if found is None:
+            raise Bad(_("Không đọc được ngày \"%(value)s\": hãy ghi ngày/tháng/năm (15/06/2024).", value=text[:40]))
+        year, month, day = (int(g) for g in found.groups())
+    if not _real_date(year, month, day):
+        raise Bad(_("Ngày \"%(value)s\" không có thật.", value=text[:40]))
+    return date(year, month, day)

@@ -67,3 +67,6 @@ def register_blueprints(app: Flask) -> None:
     from . import outbox_upload; app.register_blueprint(outbox_upload.bp)  # a phone's saved outbox file
     from . import members; app.register_blueprint(members.bp)  # staff and leaders manage members
     from . import training; app.register_blueprint(training.bp)  # the team's training register (target 9)
+    from . import manage, setup, wards  # first run, admin's wards, staff shape khu phố, streets, teams
+    for module in (setup, wards, manage):
+        app.register_blueprint(module.bp)

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired
 from .extensions import db, limiter, login_manager
 from .models import User
 from .passwords import verify_password
+from .setup import no_user_yet
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -61,6 +62,8 @@ def login_limit() -> str:
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("areas.home"))
+    if request.method == "GET" and no_user_yet():  # an empty app: nobody could log in yet
+        return redirect(url_for("setup.first_admin"))
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip().lower()))

@@ -52,6 +52,11 @@ def street(app, street_id) -> Street | None:
         return found
 
 
+def other_ward_id(app, area) -> int:
+    with app.app_context():
+        return db.session.get(KhuPho, area["kp9"]).ward_id
+
+
 def logged_in(app, username):
     """A client of its own, for a test that acts as more than one person."""
     client = app.test_client()
@@ -72,13 +77,26 @@ def test_each_role_is_sent_to_its_part(app, area):
     assert logged_in(app, "member1").get("/manage/").status_code == 404
 
 
-def test_staff_see_their_wards_khu_pho_with_counts_and_links(as_user, area):
+def test_staff_see_their_wards_khu_pho_with_counts_and_links(as_user, area, app):
     client = as_user("staff")
     assert 'href="/manage/"' in client.get("/").get_data(as_text=True)  # from the staff home and the menu
     page = client.get(f"/manage/wards/{area['ward']}").get_data(as_text=True)
     assert "Khu phố 1" in page and "Khu phố 2" in page and "Khu phố 9" not in page
     assert "2 đường · 5 hộ · 1 tổ" in page
-    assert client.get(f"/manage/wards/{area['ward'] + 1}").status_code == 404  # the other ward
+    assert client.get(f"/manage/wards/{other_ward_id(app, area)}").status_code == 404
+    khu_pho_page = client.get(f"/khu-pho/{area['kp1']}").get_data(as_text=True)
+    assert f'href="/manage/khu-pho/{area["kp1"]}"' in khu_pho_page
+
+
+def test_admin_shapes_any_ward(as_user, area, app):
+    client = as_user("admin")
+    other_ward = other_ward_id(app, area)
+    assert "Khu phố 9" in client.get(f"/manage/wards/{other_ward}").get_data(as_text=True)
+    assert post(client, f"/manage/wards/{other_ward}/khu-pho", code="KP10", name="Khu phố 10").status_code == 303
+    assert post(client, f"/manage/khu-pho/{area['kp9']}/teams", name="Tổ 9").status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(KhuPho.ward_id).where(KhuPho.code == "KP10")) == other_ward
+        assert db.session.scalar(select(Team.khu_pho_id).where(Team.name == "Tổ 9")) == area["kp9"]
 
 
 def test_leader_sees_only_the_streets_of_their_khu_pho(as_user, area):

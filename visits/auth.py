@@ -1,7 +1,8 @@
 """Logging in and out; a session names the user and the version of their sessions."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, current_app, flash, get_flashed_messages, jsonify, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url, login_user, logout_user
@@ -63,6 +64,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("areas.home"))
     if request.method == "GET" and no_user_yet():  # an empty app: nobody could log in yet
+        get_flashed_messages()  # so "please log in" does not greet the first admin
         return redirect(url_for("setup.first_admin"))
     form = LoginForm()
     if form.validate_on_submit():

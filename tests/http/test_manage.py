@@ -143,20 +143,24 @@ def test_khu_pho_input_is_checked_and_nothing_is_written(as_user, area, app):
 def test_a_khu_pho_with_households_or_people_is_not_deleted(as_user, area, app, empty):
     client = as_user("staff")
     before = ward_state(app)
-    refused = post(client, f"/manage/khu-pho/{area['kp1']}/delete")
+    refused = post(client, f"/manage/khu-pho/{area['kp1']}/delete", confirm="y")
     assert refused.status_code == 303
     assert "Không xóa được Khu phố 1: khu phố còn 5 hộ" in flashed(client, refused.headers["Location"])
     with app.app_context():
         add_user("member3", "member", db.session.get(Team, empty["kp3_team"]))
         db.session.commit()
-    people = post(client, f"/manage/khu-pho/{empty['kp3']}/delete")
+    people = post(client, f"/manage/khu-pho/{empty['kp3']}/delete", confirm="y")
     assert "còn 1 thành viên" in flashed(client, people.headers["Location"])
     assert ward_state(app) == before
 
 
 def test_an_empty_khu_pho_is_deleted_with_its_empty_streets_and_teams(as_user, area, app, empty):
     client = as_user("staff")
-    done = post(client, f"/manage/khu-pho/{empty['kp3']}/delete")
+    before = ward_state(app)
+    unticked = post(client, f"/manage/khu-pho/{empty['kp3']}/delete")
+    assert "Chưa xóa Khu phố 3: hãy đánh dấu ô xác nhận" in flashed(client, unticked.headers["Location"])
+    assert ward_state(app) == before
+    done = post(client, f"/manage/khu-pho/{empty['kp3']}/delete", confirm="y")
     assert done.status_code == 303 and done.headers["Location"].endswith(f"/manage/wards/{area['ward']}")
     assert "Đã xóa Khu phố 3" in flashed(client, done.headers["Location"])
     with app.app_context():
@@ -172,7 +176,7 @@ def test_a_khu_pho_other_records_name_is_kept(as_user, area, app, empty):
         db.session.commit()
     client = as_user("staff")
     before = ward_state(app)
-    refused = post(client, f"/manage/khu-pho/{empty['kp3']}/delete")
+    refused = post(client, f"/manage/khu-pho/{empty['kp3']}/delete", confirm="y")
     assert "đã có dữ liệu khác" in flashed(client, refused.headers["Location"])
     assert ward_state(app) == before
 
@@ -307,7 +311,7 @@ def actions(area, empty) -> dict:
     return {
         "create khu phố": (f"/manage/wards/{area['ward']}/khu-pho", {"code": "KP7", "name": "Khu phố 7"}),
         "edit khu phố": (f"/manage/khu-pho/{area['kp1']}", {"code": "KP01", "name": "Khu phố Một"}),
-        "delete khu phố": (f"/manage/khu-pho/{empty['kp3']}/delete", {}),
+        "delete khu phố": (f"/manage/khu-pho/{empty['kp3']}/delete", {"confirm": "y"}),
         "create street": (f"/manage/khu-pho/{area['kp1']}/streets", {"name": "Đường Lạ"}),
         "rename street": (f"/manage/streets/{area['nguyen_trai']}", {"name": "Đường Lạ"}),
         "move street": (f"/manage/streets/{area['le_loi']}/move", {"direction": "up"}),

@@ -25,8 +25,9 @@ def users(app) -> list[tuple[str, str]]:
 def test_an_empty_app_sends_login_to_setup(client):
     response = client.get("/login")
     assert response.status_code == 302 and response.headers["Location"].endswith("/setup/")
-    page = client.get("/setup/").get_data(as_text=True)
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "Thiết lập lần đầu" in page and 'name="csrf_token"' in page
+    assert "Vui lòng đăng nhập" not in page  # nobody could yet
 
 
 def test_the_first_admin_is_made_logged_in_and_can_log_in_again(client, app):

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import RadioField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..extensions import db
@@ -68,3 +68,9 @@ class MoveForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """Only the CSRF token: delete."""
+
+
+class DeleteKhuPhoForm(FlaskForm):
+    """Deleting a khu phố takes its empty streets and teams along: it asks for a tick first."""
+    confirm = BooleanField(_l("Tôi chắc chắn muốn xóa khu phố này cùng các đường, tổ trống của nó"),
+                           validators=[DataRequired(_l("Hãy đánh dấu ô xác nhận rồi bấm xóa."))])

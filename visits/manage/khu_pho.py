@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Household, IndicatorCount, KhuPho, KhuPhoContact, Street, Team, User
 from ..pages import render, see_other
 from .access import PLACE_ROLES, bp, place_or_404, streets_of_or_404, walkers, ward_or_404
-from .forms import ActionForm, AssignForm, KhuPhoForm, StreetForm, TeamForm
+from .forms import ActionForm, AssignForm, DeleteKhuPhoForm, KhuPhoForm, StreetForm, TeamForm
 
 
 @bp.get("/")
@@ -76,6 +76,7 @@ def khu_pho_page(place: KhuPho, status: int = 200, retry: dict | None = None, **
         "place": place, "can_shape": can_shape, "teams": teams, "retry": retry or {},
         "streets": street_progress(select(Street).where(Street.khu_pho_id == place.id)),
         "walkers": walkers(place.id), "action": ActionForm(), "assign": AssignForm(formdata=None),
+        "delete_form": DeleteKhuPhoForm(formdata=None),
         "khu_pho_form": KhuPhoForm(formdata=None, obj=place, ward_id=place.ward_id, place=place),
         "street_form": StreetForm(formdata=None, khu_pho_id=place.id),
         "team_form": TeamForm(formdata=None, name=_("Tổ công nghệ số cộng đồng %(name)s", name=place.name)),
@@ -107,9 +108,10 @@ def edit_khu_pho(khu_pho_id: int):
 @login_required
 def delete_khu_pho(khu_pho_id: int):
     place = place_or_404(khu_pho_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
     back = url_for("manage.khu_pho", khu_pho_id=place.id)
+    if not DeleteKhuPhoForm().validate_on_submit():  # a missing CSRF token never gets here (CSRFProtect)
+        flash(_("Chưa xóa %(name)s: hãy đánh dấu ô xác nhận rồi bấm xóa.", name=place.name), "error")
+        return see_other(back + "#delete")
     households = db.session.scalar(select(func.count(Household.id)).where(Household.khu_pho_id == place.id))
     if households:
         flash(_("Không xóa được %(name)s: khu phố còn %(n)s hộ. Chỉ xóa được khu phố chưa có hộ nào.",

@@ -1,5 +1,5 @@
-"""Admin: the wards (code, name, province) and each ward's staff accounts."""
-from flask import Blueprint, flash, url_for
+"""Admin: the wards (code, name, province) and each ward's staff accounts (create, lock, reset a password)."""
+from flask import Blueprint, abort, flash, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -9,7 +9,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from .extensions import db
-from .members import AccountForm
+from .members import AccountForm, ActionForm, PasswordForm, end_sessions
 from .models import KhuPho, User, Ward
 from .pages import render, see_other
 from .passwords import hash_password
@@ -77,7 +77,7 @@ def create():
 def ward_page(ward: Ward, form: WardForm | None = None, staff_form: AccountForm | None = None, status=200):
     staff = db.session.scalars(select(User).where(User.ward_id == ward.id, User.role == "staff")
                                .order_by(User.full_name)).all()
-    return render("wards/page.html", ward=ward, staff=staff, status=status,
+    return render("wards/page.html", ward=ward, staff=staff, status=status, action=ActionForm(),
                   form=form or WardForm(formdata=None, obj=ward, ward=ward),
                   staff_form=staff_form or AccountForm(formdata=None))
 
@@ -116,3 +116,45 @@ def create_staff(ward_id: int):
     flash(_("Đã tạo tài khoản cán bộ %(name)s cho %(ward)s.", name=person.full_name, ward=ward.name), "success")
     return see_other(url_for("wards.page", ward_id=ward.id) + "#staff")
 
+
+
+def staff_or_404(ward: Ward, user_id: int) -> User:
+    person = db.session.scalar(select(User).where(User.id == user_id, User.ward_id == ward.id,
+                                                  User.role == "staff"))
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.post("/<int:ward_id>/staff/<int:user_id>/<any(deactivate, reactivate):change>")
+@login_required
+def lock_staff(ward_id: int, user_id: int, change: str):
+    """Lock a staff account (its sessions end at once) or open it again."""
+    ward = ward_or_404(ward_id)
+    person = staff_or_404(ward, user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    person.active = change == "reactivate"
+    if not person.active:
+        end_sessions(person)
+    db.session.commit()
+    flash(_("Đã mở lại tài khoản của %(name)s.", name=person.full_name) if person.active else
+          _("Đã khóa tài khoản của %(name)s; mọi phiên đăng nhập đã kết thúc.", name=person.full_name), "success")
+    return see_other(url_for("wards.page", ward_id=ward.id) + "#staff")
+
+
+@bp.route("/<int:ward_id>/staff/<int:user_id>/password", methods=["GET", "POST"])
+@login_required
+def staff_password(ward_id: int, user_id: int):
+    ward = ward_or_404(ward_id)
+    person = staff_or_404(ward, user_id)
+    form = PasswordForm()
+    if form.validate_on_submit():
+        person.password_hash = hash_password(form.password.data)
+        end_sessions(person)
+        db.session.commit()
+        flash(_("Đã đặt lại mật khẩu của %(name)s; các phiên đăng nhập cũ đã kết thúc.", name=person.full_name),
+              "success")
+        return see_other(url_for("wards.page", ward_id=ward.id) + "#staff")
+    return render("members/password.html", person=person, form=form, back=url_for("wards.page", ward_id=ward.id),
+                  back_label=ward.name, status=400 if form.is_submitted() else 200)

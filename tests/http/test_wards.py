@@ -104,3 +104,69 @@ def test_only_admin_reaches_the_ward_pages(as_user, area, app, username):
     assert post(client, f"/wards/{area['ward']}/staff", username="canbo9", full_name="Cán Bộ",
                 password=STAFF_PASSWORD).status_code == 404
     assert wards(app) == before_wards and staff_accounts(app) == before_staff
+
+
+def test_admin_locks_and_reopens_a_staff_account_ending_its_sessions(as_user, area, app):
+    staff_app = app.test_client()
+    assert login(staff_app, "staff").status_code == 302
+    admin = as_user("admin")
+    base = f"/wards/{area['ward']}/staff/{area['staff']}"
+    assert post(admin, f"{base}/deactivate").status_code == 303
+    assert staff_app.get("/").status_code == 302  # logged out at once
+    assert login(app.test_client(), "staff").status_code == 400
+    assert post(admin, f"{base}/reactivate").status_code == 303
+    assert login(app.test_client(), "staff").status_code == 302
+
+
+def test_admin_resets_a_staff_password_by_the_members_rules(as_user, area, app):
+    admin = as_user("admin")
+    path = f"/wards/{area['ward']}/staff/{area['staff']}/password"
+    assert "Đặt lại mật khẩu cho Staff" in admin.get(path).get_data(as_text=True)
+    weak = post(admin, path, password="matkhau123")
+    assert weak.status_code == 400 and "quá phổ biến" in weak.get_data(as_text=True)
+    assert post(admin, path, password=STAFF_PASSWORD).status_code == 303
+    with app.app_context():
+        person = db.session.get(User, area["staff"])
+        assert verify_password(person.password_hash, STAFF_PASSWORD) and person.session_version == 2
+
+
+def test_staff_accounts_are_reached_only_through_their_ward(as_user, area, app):
+    admin = as_user("admin")
+    other_ward = db_ward_of(app, area["staff_other"])
+    wrong_ward = f"/wards/{area['ward']}/staff/{area['staff_other']}"
+    not_staff = f"/wards/{area['ward']}/staff/{area['leader1']}"
+    for base in (wrong_ward, not_staff):
+        assert post(admin, f"{base}/deactivate").status_code == 404
+        assert post(admin, f"{base}/password", password=STAFF_PASSWORD).status_code == 404
+    assert post(admin, f"/wards/{other_ward}/staff/{area['staff_other']}/frobnicate").status_code == 404
+    with app.app_context():
+        for name in ("staff_other", "leader1"):
+            person = db.session.get(User, area[name])
+            assert person.active and person.session_version == 1
+
+
+@pytest.mark.parametrize("username", ["staff", "staff_other", "leader1"])
+def test_only_admin_locks_or_resets_staff(as_user, area, app, username):
+    client = as_user(username)
+    base = f"/wards/{area['ward']}/staff/{area['staff']}"
+    assert post(client, f"{base}/deactivate").status_code == 404
+    assert post(client, f"{base}/password", password=STAFF_PASSWORD).status_code == 404
+    assert client.post(f"{base}/deactivate").status_code in (400, 404)  # forged and forbidden
+    with app.app_context():
+        person = db.session.get(User, area["staff"])
+        assert person.active and person.session_version == 1
+
+
+def test_forged_staff_actions_change_nothing(as_user, area, app):
+    admin = as_user("admin")
+    base = f"/wards/{area['ward']}/staff/{area['staff']}"
+    assert admin.post(f"{base}/deactivate").status_code == 400
+    assert admin.post(f"{base}/password", data={"password": STAFF_PASSWORD}).status_code == 400
+    with app.app_context():
+        person = db.session.get(User, area["staff"])
+        assert person.active and person.session_version == 1
+
+
+def db_ward_of(app, user_id) -> int:
+    with app.app_context():
+        return db.session.get(User, user_id).ward_id

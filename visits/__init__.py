@@ -74,3 +74,6 @@ def register_blueprints(app: Flask) -> None:
     from . import group_sessions, news, training_import  # the ward's registers: news, sessions, training from .xlsx
     for register in (news, group_sessions, training_import):
         app.register_blueprint(register.bp)
+    from . import manage, setup, wards  # first run, admin's wards, staff shape khu phố, streets, teams
+    for module in (setup, wards, manage):
+        app.register_blueprint(module.bp)

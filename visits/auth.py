@@ -1,7 +1,8 @@
 """Logging in and out; a session names the user and the version of their sessions."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, current_app, flash, get_flashed_messages, jsonify, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url, login_user, logout_user
@@ -13,6 +14,7 @@ from wtforms.validators import DataRequired
 from .extensions import db, limiter, login_manager
 from .models import User
 from .passwords import verify_password
+from .setup import no_user_yet
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -61,6 +63,9 @@ def login_limit() -> str:
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("areas.home"))
+    if request.method == "GET" and no_user_yet():  # an empty app: nobody could log in yet
+        get_flashed_messages()  # so "please log in" does not greet the first admin
+        return redirect(url_for("setup.first_admin"))
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip().lower()))

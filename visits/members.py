@@ -41,17 +41,12 @@ def check_password(_form, field) -> None:
         raise ValidationError(_l("Mật khẩu này quá phổ biến, hãy chọn mật khẩu khác."))
 
 
-class MemberForm(FlaskForm):
+class AccountForm(FlaskForm):
+    """A new account of any role: also used for staff (visits/wards.py) and the first admin (visits/setup.py)."""
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(_l("Hãy nhập tên đăng nhập.")),
                                                             Length(max=80)])
     full_name = StringField(_l("Họ và tên"), validators=[DataRequired(_l("Hãy nhập họ tên.")), Length(max=160)])
-    role = SelectField(_l("Vai trò"), validate_choice=False)
-    team_id = SelectField(_l("Tổ"), coerce=int, validate_choice=False)
     password = PasswordField(_l("Mật khẩu ban đầu"), validators=[check_password])
-
-    def validate_role(self, field) -> None:
-        if field.data not in {value for value, _label in self.role.choices}:
-            raise ValidationError(_l("Vai trò này không được phép."))
 
     def validate_username(self, field) -> None:
         field.data = (field.data or "").strip().lower()
@@ -60,6 +55,15 @@ class MemberForm(FlaskForm):
                                      "từ 3 ký tự."))
         if db.session.scalar(select(User.id).where(User.username == field.data)) is not None:
             raise ValidationError(_l("Tên đăng nhập này đã có người dùng."))
+
+
+class MemberForm(AccountForm):
+    role = SelectField(_l("Vai trò"), validate_choice=False)
+    team_id = SelectField(_l("Tổ"), coerce=int, validate_choice=False)
+
+    def validate_role(self, field) -> None:
+        if field.data not in {value for value, _label in self.role.choices}:
+            raise ValidationError(_l("Vai trò này không được phép."))
 
 
 class PasswordForm(FlaskForm):

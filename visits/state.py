@@ -137,6 +137,13 @@ def refresh_counters(household_ids) -> None:
     counters.refresh(household_ids, active_plan())
 
 
+def refresh_counters_after_run(households) -> None:
+    """Bring the counters up to date with the HouseholdStates a run of visits changed (written already)."""
+    from . import counters  # counters reads this module
+    from .checklist import active_plan
+    counters.refresh_run(households, active_plan())
+
+
 STATUS_OF_OUTCOME = {"met": "da_tham", "refused": "da_tham",
                      "come_back": "hen_quay_lai", "nobody_home": "khong_co_nha"}
 
@@ -251,6 +258,11 @@ class HouseholdState:
     before: dict = field(default_factory=dict)
     visited: bool = False
     recount: bool = False  # a fact changed who is eligible for what: count every open item again
+    applied: list = field(default_factory=list)  # (recorded_at, carries facts) of each visit applied
+    status_read: str = ""  # the status as read, before the batch's visits
+
+    def __post_init__(self):
+        self.status_read = self.status
 
     def resident(self, uuid: str) -> ResidentFacts | None:
         return self.by_uuid.get(uuid)
@@ -267,6 +279,7 @@ class HouseholdState:
         for rid, name, value in visit.facts:
             self.apply_line(Line(rid, "fact", name, value, visit.recorded_at, visit.uuid))
         self.visited = True
+        self.applied.append((visit.recorded_at, bool(visit.facts)))
 
     def apply_line(self, line: Line) -> bool:
         """state.apply_line on the rows in memory (the line's row must have been read, if there is one)."""

@@ -15,7 +15,7 @@ from .indicators import (HouseholdView, PersonView, adder, contribution, first_c
                          household_terms, person_terms)
 from .models import (Change, Household, HouseholdContribution, IndicatorCount, ItemState, Plan, Resident, Visit,
                      VisitAnswer)
-from .state import FACT_FIELDS, age_rules, decode_fact, update_many
+from .state import FACT_FIELDS, add_many, age_rules, decode_fact, item_answers_of, update_many
 
 
 def household_views(household_ids: list[int], plan: Plan) -> dict:
@@ -48,6 +48,8 @@ def household_views(household_ids: list[int], plan: Plan) -> dict:
 
 def first_contact_facts(household_ids: list[int], year: int) -> dict[int, dict]:
     """Each resident's facts as they stood at the household's first visit of the plan year (with its own facts)."""
+    if not household_ids:
+        return {}
     visits = defaultdict(list)
     for hid, at, uuid in db.session.execute(select(Visit.household_id, Visit.recorded_at, Visit.uuid)
                                             .where(Visit.household_id.in_(household_ids))):
@@ -183,8 +185,9 @@ def add_differences(households, plan: Plan) -> list[int]:
     missing = [h.id for h, _c, _v in work if stored.get(h.id, (None, None, None))[1] is None]
     work = [w for w in work if w[0].id not in missing]
     answers = answers_of(work)
-    baselines = first_contact_facts([h.id for h, changed, _v in work
-                                     if any(code in COHORT_CODES for _k, code in changed)], plan.year)
+    # Baselines only matter where a cohort item changed, and differ from the facts only after a first contact.
+    cohort = [h.id for h, changed, _v in work if any(code in COHORT_CODES for _k, code in changed)]
+    baselines = first_contact_facts(list(first_visit_times(cohort, plan.year)), plan.year)
     deltas: dict = defaultdict(Counter)
     rows = []
     for household, changed, visited in work:
@@ -212,17 +215,17 @@ def stored_contributions(household_ids: list[int], plan: Plan) -> dict:
 
 
 def answers_of(work) -> dict:
-    """The item answers each household's difference reads: those of the residents (and the household itself)
-    whose answers changed, and everyone's answers on the items targets 6 and 7 count per household."""
-    keys = {0}
+    """The item answers each household's difference reads: those of the household itself and of the residents
+    whose answers changed (of everyone when the answers targets 6 and 7 or every resident's target 8 read did)."""
+    subjects = set()
     for household, changed, _visited in work:
-        keys |= {r.id for r in household.residents} if (0, "ecommerce_guide") in changed else \
-            {key for key, _code in changed}
+        subjects.add((household.id, 0))
+        if any(code in AGGREGATE_CODES or code == "ecommerce_guide" for _key, code in changed):
+            subjects |= {(household.id, r.id) for r in household.residents}
+        else:
+            subjects |= {(household.id, key) for key, _code in changed}
     answers = {h.id: {} for h, _c, _v in work}
-    for hid, key, code, value in db.session.execute(
-            select(ItemState.household_id, ItemState.resident_key, ItemState.code, ItemState.value)
-            .where(ItemState.household_id.in_(list(answers)), ItemState.kind == "item",
-                   ItemState.resident_key.in_(keys) | ItemState.code.in_(AGGREGATE_CODES))):
+    for hid, key, code, value in item_answers_of(subjects):
         answers[hid][(key, code)] = value
     return answers
 
@@ -280,10 +283,8 @@ def add_to_counts(plan: Plan, deltas: dict) -> None:
                 new_rows.append({"plan_id": plan.id, "khu_pho_id": khu_pho_id, "street_id": street_id, "key": key,
                                  "value": amount})
             else:
-                added.append({"row_id": row_id, "amount": amount})
-    if added:
-        db.session.execute(update(table).where(table.c.id == bindparam("row_id"))
-                           .values(value=table.c.value + bindparam("amount")), added)
+                added.append((row_id, amount))
+    add_many(table, "value", added)
     if new_rows:
         db.session.execute(insert(table), new_rows)
 

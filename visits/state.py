@@ -399,6 +399,37 @@ def _rows_with_keys_pg():
                  states.c.value, states.c.recorded_at, states.c.visit_uuid)
 
 
+def item_answers_of(subjects) -> list[tuple]:
+    """Every item answer of these subjects (household id, resident key), as (household id, resident key, code,
+    value): a list of pairs joined on the unique index, as load_states reads keys."""
+    subjects = sorted(subjects)
+    if not subjects:
+        return []
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        households, keys = zip(*subjects)
+        return db.session.execute(text(
+            "SELECT s.household_id, s.resident_key, s.code, s.value FROM unnest(CAST(:h AS INTEGER[]), "
+            "CAST(:r AS INTEGER[])) AS wanted(h, r) JOIN item_state AS s ON s.household_id = wanted.h "
+            "AND s.resident_key = wanted.r AND s.kind = 'item'"), {"h": list(households), "r": list(keys)}).all()
+    rows = []
+    size = STATE_KEYS_PER_QUERY
+    for start in range(0, len(subjects), size):
+        chunk = subjects[start:start + size]
+        chunk += [(0, 0)] * (size - len(chunk))  # always the same statement; household 0 there is not
+        rows += connection.exec_driver_sql(_answers_of_subjects(size), tuple(v for pair in chunk for v in pair)) \
+            .fetchall()
+    return rows
+
+
+@lru_cache(maxsize=2)
+def _answers_of_subjects(count: int) -> str:
+    wanted = ", ".join(["(?, ?)"] * count)
+    return (f"SELECT s.household_id, s.resident_key, s.code, s.value FROM (VALUES {wanted}) AS wanted "
+            f"JOIN item_state AS s ON s.household_id = wanted.column1 AND s.resident_key = wanted.column2 "
+            f"AND s.kind = 'item'")
+
+
 def load_item_states(households: list[HouseholdState]) -> None:
     """Read every item row of these households (besides the rows read or changed already)."""
     if not households:
@@ -442,10 +473,14 @@ def write_households(households, items, items_by_code: dict, rules) -> None:
 # write a batch's rows in one call: the driver's executemany on SQLite (a loop in C), and on PostgreSQL one
 # statement over unnest() of one array per column.
 
+ROWS_PER_INSERT = 100  # well under SQLite's 32,766 parameters per statement
+
+
 def insert_many(table, columns: tuple, rows: list[tuple], returning: tuple = ()) -> list:
     """INSERT rows given as tuples in the order of columns; the returning columns of the new rows, if asked.
 
-    Column defaults are not applied: give every column that needs a value.
+    Column defaults are not applied: give every column that needs a value. Returned values are as the driver
+    gives them (not converted back from SQLite's text dates or JSON).
     """
     if not rows:
         return []
@@ -461,11 +496,21 @@ def insert_many(table, columns: tuple, rows: list[tuple], returning: tuple = ())
                                       .columns(*(table.c[c] for c in returning)), params).all()
         db.session.execute(text(sql), params)
         return []
-    if dialect.name == "sqlite" and not returning:
-        connection.exec_driver_sql(
-            f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})", _converted(table, columns, dialect, rows))
-        return []
+    if dialect.name == "sqlite":
+        into = f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) VALUES "
+        one = f"({', '.join('?' * len(columns))})"
+        rows = _converted(table, columns, dialect, rows)
+        if not returning:
+            connection.exec_driver_sql(into + one, rows)
+            return []
+        # One statement per ROWS_PER_INSERT rows, its RETURNING read back (executemany cannot return rows).
+        found = []
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[start:start + ROWS_PER_INSERT]
+            found += connection.exec_driver_sql(
+                into + ", ".join([one] * len(chunk)) + " RETURNING " + ", ".join(_quoted(dialect, c) for c in returning),
+                tuple(value for row in chunk for value in row)).fetchall()
+        return found
     result = db.session.execute(insert(table).returning(*(table.c[c] for c in returning or ("id",))),
                                 [dict(zip(columns, row)) for row in rows])
     return result.all() if returning else []
@@ -493,6 +538,28 @@ def update_many(table, columns: tuple, rows: list[tuple]) -> None:
         db.session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
             **{name: bindparam("new_" + name) for name in columns}),
             [{"row_id": row[0], **{"new_" + name: value for name, value in zip(columns, row[1:])}} for row in rows])
+
+
+def add_many(table, column: str, rows: list[tuple]) -> None:
+    """UPDATE rows by id, adding to one integer column in place (column = column + n); rows are (id, n), each id
+    once. In place, so that two transactions adding to one row never overwrite each other's."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    name, quoted = _quoted(dialect, table.name), _quoted(dialect, column)
+    if dialect.name == "postgresql":
+        ids, amounts = zip(*rows)
+        db.session.execute(text(f"UPDATE {name} AS t SET {quoted} = t.{quoted} + u.n FROM unnest(CAST(:ids AS "
+                                f"INTEGER[]), CAST(:amounts AS INTEGER[])) AS u(id, n) WHERE t.id = u.id"),
+                           {"ids": list(ids), "amounts": list(amounts)})
+    elif dialect.name == "sqlite":
+        connection.exec_driver_sql(f"UPDATE {name} SET {quoted} = {quoted} + ? WHERE id = ?",
+                                   [(amount, row_id) for row_id, amount in rows])
+    else:
+        db.session.execute(update(table).where(table.c.id == bindparam("row_id"))
+                           .values(**{column: table.c[column] + bindparam("amount")}),
+                           [{"row_id": row_id, "amount": amount} for row_id, amount in rows])
 
 
 def _quoted(dialect, name: str) -> str:

@@ -350,26 +350,36 @@ def load_households(uuids) -> dict[str, HouseholdState]:
 STATE_KEYS_PER_QUERY = 128
 
 
+class StateRead(NamedTuple):
+    """An ItemState row as load_states reads it."""
+    household_id: int
+    resident_key: int
+    kind: str
+    code: str
+    id: int
+    value: str
+    recorded_at: datetime
+    visit_uuid: str
+
+
 @lru_cache(maxsize=4)
-def _rows_with_keys(count: int):
+def _rows_with_keys(count: int) -> str:
     """A query for the state rows with count given keys: a VALUES list joined on the unique index.
 
     (A row-value IN list would read the whole table on SQLite; a join probes the index once per key. SQLite
     names the columns of a VALUES list column1, column2...)
     """
-    states = ItemState.__table__
-    wanted = ", ".join(f"(:h{i}, :r{i}, :k{i}, :c{i})" for i in range(count))
-    return text(f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
-                f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
-                f"AND s.resident_key = wanted.column2 AND s.kind = wanted.column3 AND s.code = wanted.column4") \
-        .columns(states.c.household_id, states.c.resident_key, states.c.kind, states.c.code, states.c.id,
-                 states.c.value, states.c.recorded_at, states.c.visit_uuid)
+    wanted = ", ".join(["(?, ?, ?, ?)"] * count)
+    return (f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
+            f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
+            f"AND s.resident_key = wanted.column2 AND s.kind = wanted.column3 AND s.code = wanted.column4")
 
 
 def load_states(households: dict[int, HouseholdState], keys) -> None:
     """Read the state rows with these keys (household id, resident key, kind, code) into their households."""
     keys = sorted(keys)
-    if db.session.connection().dialect.name == "postgresql":
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
         columns = list(zip(*keys)) if keys else [[], [], [], []]
         rows = db.session.execute(_rows_with_keys_pg(), {"h": list(columns[0]), "r": list(columns[1]),
                                                           "k": list(columns[2]), "c": list(columns[3])})
@@ -380,11 +390,11 @@ def load_states(households: dict[int, HouseholdState], keys) -> None:
     for start in range(0, len(keys), size):
         chunk = keys[start:start + size]
         chunk += chunk[:1] * (size - len(chunk))  # always the same statement, compiled once
-        params = {}
-        for i, (household_id, resident_key, kind, code) in enumerate(chunk):
-            params[f"h{i}"], params[f"r{i}"], params[f"k{i}"], params[f"c{i}"] = household_id, resident_key, kind, code
-        for row in db.session.execute(_rows_with_keys(size), params):
-            households[row.household_id].states[(row.resident_key, row.kind, row.code)] = row
+        # Through the driver: SQLAlchemy would handle 512 named parameters and convert every value of every row.
+        for hid, key, kind, code, row_id, value, at, uuid in connection.exec_driver_sql(
+                _rows_with_keys(size), tuple(v for wanted in chunk for v in wanted)):
+            households[hid].states[(key, kind, code)] = StateRead(hid, key, kind, code, row_id, value,
+                                                                  datetime.fromisoformat(at), uuid)
 
 
 @lru_cache(maxsize=1)

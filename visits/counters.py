@@ -11,11 +11,12 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from .extensions import db
-from .indicators import (HouseholdView, PersonView, adder, contribution, first_contact, household_flags,
+from .indicators import (APP_ITEMS, HouseholdView, PersonView, adder, contribution, first_contact, household_flags,
                          household_terms, person_terms)
 from .models import (Change, Household, HouseholdContribution, IndicatorCount, ItemState, Plan, Resident, Visit,
                      VisitAnswer)
-from .state import FACT_FIELDS, add_many, age_rules, decode_fact, item_answers_of, update_many
+from .state import (FACT_FIELDS, add_many, age_rules, decode_fact, item_answers_of, states_with_keys,
+                    update_many)
 
 
 def household_views(household_ids: list[int], plan: Plan) -> dict:
@@ -215,18 +216,21 @@ def stored_contributions(household_ids: list[int], plan: Plan) -> dict:
 
 
 def answers_of(work) -> dict:
-    """The item answers each household's difference reads: those of the household itself and of the residents
-    whose answers changed (of everyone when the answers targets 6 and 7 or every resident's target 8 read did)."""
-    subjects = set()
+    """The item answers each household's difference reads: every answer of the household itself and of the
+    residents whose answers changed; of the others, those the household's terms of targets 6 and 7 read (when
+    they changed) and those of target 8 (when the household's ecommerce_guide changed)."""
+    subjects, keys = set(), set()
     for household, changed, _visited in work:
-        subjects.add((household.id, 0))
-        if any(code in AGGREGATE_CODES or code == "ecommerce_guide" for _key, code in changed):
-            subjects |= {(household.id, r.id) for r in household.residents}
-        else:
-            subjects |= {(household.id, key) for key, _code in changed}
+        subjects |= {(household.id, 0)} | {(household.id, key) for key, _code in changed}
+        codes = {code for _key, code in changed if code in AGGREGATE_CODES}
+        if (0, "ecommerce_guide") in changed:
+            codes.update(APP_ITEMS)
+        keys |= {(household.id, r.id, "item", code) for r in household.residents for code in codes}
     answers = {h.id: {} for h, _c, _v in work}
     for hid, key, code, value in item_answers_of(subjects):
         answers[hid][(key, code)] = value
+    for row in states_with_keys(keys):
+        answers[row.household_id][(row.resident_key, row.code)] = row.value
     return answers
 
 

@@ -377,24 +377,28 @@ def _rows_with_keys(count: int) -> str:
 
 def load_states(households: dict[int, HouseholdState], keys) -> None:
     """Read the state rows with these keys (household id, resident key, kind, code) into their households."""
+    for row in states_with_keys(keys):
+        households[row.household_id].states[(row.resident_key, row.kind, row.code)] = row
+
+
+def states_with_keys(keys) -> list:
+    """The state rows with these keys (household id, resident key, kind, code), as StateRead-like rows."""
     keys = sorted(keys)
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         columns = list(zip(*keys)) if keys else [[], [], [], []]
-        rows = db.session.execute(_rows_with_keys_pg(), {"h": list(columns[0]), "r": list(columns[1]),
-                                                          "k": list(columns[2]), "c": list(columns[3])})
-        for row in rows:
-            households[row.household_id].states[(row.resident_key, row.kind, row.code)] = row
-        return
+        return db.session.execute(_rows_with_keys_pg(), {"h": list(columns[0]), "r": list(columns[1]),
+                                                         "k": list(columns[2]), "c": list(columns[3])}).all()
+    found = []
     size = STATE_KEYS_PER_QUERY
     for start in range(0, len(keys), size):
         chunk = keys[start:start + size]
         chunk += chunk[:1] * (size - len(chunk))  # always the same statement, compiled once
         # Through the driver: SQLAlchemy would handle 512 named parameters and convert every value of every row.
-        for hid, key, kind, code, row_id, value, at, uuid in connection.exec_driver_sql(
-                _rows_with_keys(size), tuple(v for wanted in chunk for v in wanted)):
-            households[hid].states[(key, kind, code)] = StateRead(hid, key, kind, code, row_id, value,
-                                                                  datetime.fromisoformat(at), uuid)
+        rows = connection.exec_driver_sql(_rows_with_keys(size), tuple(v for wanted in chunk for v in wanted))
+        found += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
+                  for hid, key, kind, code, row_id, value, at, uuid in rows]
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -423,7 +427,7 @@ def item_answers_of(subjects) -> list[tuple]:
             "CAST(:r AS INTEGER[])) AS wanted(h, r) JOIN item_state AS s ON s.household_id = wanted.h "
             "AND s.resident_key = wanted.r AND s.kind = 'item'"), {"h": list(households), "r": list(keys)}).all()
     rows = []
-    size = STATE_KEYS_PER_QUERY
+    size = STATE_KEYS_PER_QUERY  # (with 512, SQLite builds an index on item_state for each statement instead)
     for start in range(0, len(subjects), size):
         chunk = subjects[start:start + size]
         chunk += [(0, 0)] * (size - len(chunk))  # always the same statement; household 0 there is not

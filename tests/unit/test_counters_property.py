@@ -135,8 +135,13 @@ def contributions(plan) -> dict:
 @example(batches=[[("h2a", "2024-03-01T08:00:00", 0, "met", [], [])],
                   [("h2a", "2023-06-01T08:00:00", 0, "met", [], [(1, ("phone_kind", "smart"))])],
                   [("h2a", None, 0, "met", [(1, "smartphone", "done")], [])]])
-# The household's e-commerce guidance counts in target 8 of each of its residents with a smartphone.
+# The household's e-commerce guidance counts in target 8 of each of its residents with a smartphone...
 @example(batches=[[("h2", None, 0, "met", [(0, "ecommerce_guide", "done")], [])]])
+# ... who may have an app already; one adult informed makes the household count in target 7, a second does not.
+@example(batches=[[("h10", None, 0, "met", [(1, "vneid", "done")], [])],
+                  [("h10", None, 1, "met", [(0, "ecommerce_guide", "done")], [])]])
+@example(batches=[[("h12", None, 0, "met", [(1, "dx_informed", "done")], [])],
+                  [("h12", None, 1, "met", [(2, "dx_informed", "done")], [])]])
 def test_counters_kept_by_sync_runs_equal_recompute(app, area, client, batches):
     """Runs of visits through /api/sync add differences to the counters (visits.counters.refresh_run); in or
     before the plan year (first contact, cohorts of targets 3 and 4), with facts or without, they equal a

@@ -393,7 +393,7 @@ def states_with_keys(keys) -> list:
     size = STATE_KEYS_PER_QUERY
     for start in range(0, len(keys), size):
         chunk = keys[start:start + size]
-        chunk += chunk[:1] * (size - len(chunk))  # always the same statement, compiled once
+        chunk += [(0, 0, "", "")] * (size - len(chunk))  # always the same statement; household 0 there is not
         # Through the driver: SQLAlchemy would handle 512 named parameters and convert every value of every row.
         rows = connection.exec_driver_sql(_rows_with_keys(size), tuple(v for wanted in chunk for v in wanted))
         found += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)

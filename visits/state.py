@@ -518,12 +518,11 @@ def insert_many(table, columns: tuple, rows: list[tuple], returning: tuple = ())
             connection.exec_driver_sql(into + one, rows)
             return []
         # One statement per ROWS_PER_INSERT rows, its RETURNING read back (executemany cannot return rows).
-        found = []
+        found, back = [], " RETURNING " + ", ".join(_quoted(dialect, c) for c in returning)
         for start in range(0, len(rows), ROWS_PER_INSERT):
             chunk = rows[start:start + ROWS_PER_INSERT]
-            found += connection.exec_driver_sql(
-                into + ", ".join([one] * len(chunk)) + " RETURNING " + ", ".join(_quoted(dialect, c) for c in returning),
-                tuple(value for row in chunk for value in row)).fetchall()
+            found += connection.exec_driver_sql(into + ", ".join([one] * len(chunk)) + back,
+                                                tuple(value for row in chunk for value in row)).fetchall()
         return found
     result = db.session.execute(insert(table).returning(*(table.c[c] for c in returning or ("id",))),
                                 [dict(zip(columns, row)) for row in rows])

@@ -179,21 +179,21 @@ def ingest_rate(url: str) -> tuple[float, list, float]:
     from visits import sync
     app = sync_app(url)
     counting = [0.0]
-    refresh_counters = sync.refresh_counters
+    refresh_counters = sync.refresh_counters_after_run
 
-    def timed_refresh(household_ids):
+    def timed_refresh(households):
         started = time.perf_counter()
-        refresh_counters(household_ids)
+        refresh_counters(households)
         counting[0] += time.perf_counter() - started
 
     try:
         warm_up, *batches = sync_batches(app, SYNC_BATCHES + 1)
         client, token = logged_in_client(app)
         post_batches(client, token, [warm_up])
-        sync.refresh_counters = timed_refresh
+        sync.refresh_counters_after_run = timed_refresh
         elapsed = post_batches(client, token, batches)
     finally:
-        sync.refresh_counters = refresh_counters
+        sync.refresh_counters_after_run = refresh_counters
         close(app)
     return SYNC_BATCHES * SYNC_BATCH / elapsed, batches, counting[0] / elapsed
 

@@ -6,13 +6,17 @@ a property test holds the two equal.
 """
 from collections import Counter, defaultdict
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from .extensions import db
-from .indicators import HouseholdView, PersonView, contribution, first_contact
+from .indicators import (APP_ITEMS, HouseholdView, PersonView, adder, contribution, first_contact, household_flags,
+                         household_terms, person_terms)
 from .models import (Change, Household, HouseholdContribution, IndicatorCount, ItemState, Plan, Resident, Visit,
                      VisitAnswer)
-from .state import FACT_FIELDS, age_rules, decode_fact
+from .state import (FACT_FIELDS, add_many, age_rules, decode_fact, item_answers_of, states_with_keys,
+                    update_many)
 
 
 def household_views(household_ids: list[int], plan: Plan) -> dict:
@@ -45,6 +49,8 @@ def household_views(household_ids: list[int], plan: Plan) -> dict:
 
 def first_contact_facts(household_ids: list[int], year: int) -> dict[int, dict]:
     """Each resident's facts as they stood at the household's first visit of the plan year (with its own facts)."""
+    if not household_ids:
+        return {}
     visits = defaultdict(list)
     for hid, at, uuid in db.session.execute(select(Visit.household_id, Visit.recorded_at, Visit.uuid)
                                             .where(Visit.household_id.in_(household_ids))):
@@ -109,6 +115,159 @@ def refresh(household_ids, plan: Plan) -> None:
         add_to_counts(plan, deltas)
 
 
+# --- After a run of visits -------------------------------------------------------------------------------
+#
+# Most visits only answer a few items of one or two residents: the household's contribution then changes by
+# what those residents' terms (and the household's own) give with the new answers minus what they gave with
+# the old ones, as indicators.contribution counts them. A visit that carries facts, or that may become the
+# household's first contact of the plan year (which fixes the cohorts of targets 3 and 4), is counted again
+# in full by refresh().
+
+AGGREGATE_CODES = ("dx_informed", "epay_helper")  # read by the household terms of targets 6 and 7
+COHORT_CODES = ("sim4g", "smartphone")  # counted over a cohort fixed at first contact
+
+
+def refresh_run(households, plan: Plan) -> None:
+    """Bring the sums up to date after a run of visits (state.HouseholdState, their rows written already)."""
+    db.session.flush()
+    full, by_difference = [], []
+    for household in households:
+        if household.recount or any(kind == "fact" for _key, kind, _code in household.before) or \
+                any(facts for _at, facts in household.applied):
+            full.append(household.id)
+        else:
+            by_difference.append(household)
+    firsts = first_visit_times([h.id for h in by_difference
+                                if any(at.year == plan.year for at, _facts in h.applied)], plan.year)
+    for household in list(by_difference):
+        in_year = [at for at, _facts in household.applied if at.year == plan.year]
+        if in_year and min(in_year) <= firsts[household.id]:  # this run's visit is (or ties) the first contact
+            full.append(household.id)
+            by_difference.remove(household)
+    full += add_differences(by_difference, plan)
+    if full:
+        refresh(full, plan)
+
+
+def first_visit_times(household_ids: list[int], year: int) -> dict[int, datetime]:
+    """The time of each household's earliest visit of the plan year."""
+    if not household_ids:
+        return {}
+    return dict(db.session.execute(
+        select(Visit.household_id, func.min(Visit.recorded_at))
+        .where(Visit.household_id.in_(household_ids), Visit.recorded_at >= datetime(year, 1, 1),
+               Visit.recorded_at < datetime(year + 1, 1, 1))
+        .group_by(Visit.household_id)).all())
+
+
+def changed_answers(household) -> dict:
+    """{(resident key, code): (old value or None, new value)} for the item answers the run changed."""
+    changed = {}
+    for (key, kind, code), old in household.before.items():
+        new = household.states[(key, kind, code)].value
+        if kind == "item" and old != new:
+            changed[(key, code)] = (old, new)
+    return changed
+
+
+def add_differences(households, plan: Plan) -> list[int]:
+    """Add what the run changed in these households' contributions; the ids of those to count in full instead
+    (no contribution stored yet)."""
+    rules = age_rules(plan)
+    work = []
+    for household in households:
+        changed = changed_answers(household)
+        visited = (household.status_read != "chua_tham", household.status != "chua_tham")
+        if changed or visited[0] != visited[1]:
+            work.append((household, changed, visited))
+    if not work:
+        return []
+    stored = stored_contributions([h.id for h, _c, _v in work], plan)
+    missing = [h.id for h, _c, _v in work if stored.get(h.id, (None, None, None))[1] is None]
+    work = [w for w in work if w[0].id not in missing]
+    answers = answers_of(work)
+    # Baselines only matter where a cohort item changed, and differ from the facts only after a first contact.
+    cohort = [h.id for h, changed, _v in work if any(code in COHORT_CODES for _k, code in changed)]
+    baselines = first_contact_facts(list(first_visit_times(cohort, plan.year)), plan.year)
+    deltas: dict = defaultdict(Counter)
+    rows = []
+    for household, changed, visited in work:
+        change = difference(household, changed, visited, answers[household.id], baselines, rules)
+        if not change:
+            continue
+        street_id, row_id, vector = stored[household.id]
+        vector = Counter(vector)
+        vector.update(change)
+        rows.append((row_id, {key: value for key, value in vector.items() if value}))
+        for scope in ((household.khu_pho_id, street_id), (household.khu_pho_id, 0)):
+            deltas[scope].update(change)
+    update_many(HouseholdContribution.__table__, ("vector",), rows)
+    if deltas:
+        add_to_counts(plan, deltas)
+    return missing
+
+
+def stored_contributions(household_ids: list[int], plan: Plan) -> dict:
+    """{household id: (street id, contribution row id or None, vector or None)}."""
+    h, c = Household.__table__, HouseholdContribution.__table__
+    return {row[0]: row[1:] for row in db.session.execute(
+        select(h.c.id, h.c.street_id, c.c.id, c.c.vector)
+        .outerjoin(c, (c.c.household_id == h.c.id) & (c.c.plan_id == plan.id)).where(h.c.id.in_(household_ids)))}
+
+
+def answers_of(work) -> dict:
+    """The item answers each household's difference reads: every answer of the household itself and of the
+    residents whose answers changed; of the others, those the household's terms of targets 6 and 7 read (when
+    they changed) and those of target 8 (when the household's ecommerce_guide changed)."""
+    subjects, keys = set(), set()
+    for household, changed, _visited in work:
+        subjects |= {(household.id, 0)} | {(household.id, key) for key, _code in changed}
+        codes = {code for _key, code in changed if code in AGGREGATE_CODES}
+        if (0, "ecommerce_guide") in changed:
+            codes.update(APP_ITEMS)
+        keys |= {(household.id, r.id, "item", code) for r in household.residents for code in codes}
+    answers = {h.id: {} for h, _c, _v in work}
+    for hid, key, code, value in item_answers_of(subjects):
+        answers[hid][(key, code)] = value
+    for row in states_with_keys(keys):
+        answers[row.household_id][(row.resident_key, row.code)] = row.value
+    return answers
+
+
+def difference(household, changed: dict, visited: tuple, new: dict, baselines: dict, rules) -> Counter:
+    """The change in the household's contribution: its terms with the new answers minus with the old ones."""
+    old = dict(new)
+    for key, (before, _after) in changed.items():
+        if before is None:
+            old.pop(key, None)
+        else:
+            old[key] = before
+    out: Counter = Counter()
+    plus, minus = adder(out, 1), adder(out, -1)
+    people = [PersonView(r.id, r.birth_year, r.phone_kind, r.sim, r.handset_2g_only, r.has_epay,
+                         baselines.get(r.id, {})) for r in household.residents if not r.moved_away]
+    if visited[0] != visited[1] or any(key == 0 for key, _code in changed):
+        household_terms(household.is_business, visited[1], new, plus)
+        household_terms(household.is_business, visited[0], old, minus)
+    # Only the terms that read a changed answer: the others are the same on both sides. The household's
+    # ecommerce_guide counts in every resident's target 8; baselines were read for the cohort items only.
+    codes = defaultdict(set)
+    for key, code in changed:
+        codes[key].add(code)
+    everyone = {"ecommerce_guide"} if (0, "ecommerce_guide") in changed else set()
+    for person in people:
+        wanted = codes.get(person.key, set()) | everyone
+        if wanted:
+            person_terms(person, new, rules, plus, wanted)
+            person_terms(person, old, rules, minus, wanted)
+    if any(code in AGGREGATE_CODES for _key, code in changed):
+        for answers, add in ((new, plus), (old, minus)):
+            flags = [household_flags(person, answers, rules) for person in people]
+            add("t6", any(helper for _young, helper, _informed in flags))
+            add("t7_household", any(informed for _young, _helper, informed in flags))
+    return Counter({key: value for key, value in out.items() if value})
+
+
 def add_to_counts(plan: Plan, deltas: dict) -> None:
     """Add to the sums in place (value = value + n), so that two transactions never overwrite each other's."""
     table = IndicatorCount.__table__
@@ -128,10 +287,8 @@ def add_to_counts(plan: Plan, deltas: dict) -> None:
                 new_rows.append({"plan_id": plan.id, "khu_pho_id": khu_pho_id, "street_id": street_id, "key": key,
                                  "value": amount})
             else:
-                added.append({"row_id": row_id, "amount": amount})
-    if added:
-        db.session.execute(update(table).where(table.c.id == bindparam("row_id"))
-                           .values(value=table.c.value + bindparam("amount")), added)
+                added.append((row_id, amount))
+    add_many(table, "value", added)
     if new_rows:
         db.session.execute(insert(table), new_rows)
 

@@ -82,38 +82,65 @@ class HouseholdView:
 def contribution(view: HouseholdView, rules: AgeRules) -> Counter:
     """The household's numerators and denominators, as {"t1:num": n, "t1:den": d, ...}."""
     out: Counter = Counter()
-    answers = view.answers
-
-    def add(key: str, hit: bool, count: bool = True) -> None:
-        # Called about 80 times per household on every sync: the key names are made once, in SUM_KEYS.
-        if count:
-            num, den = SUM_KEYS[key]
-            out[den] += 1
-            if hit:
-                out[num] += 1
-
-    reached = lambda who, code: answers.get((who, code)) in REACHED  # noqa: E731
-    adopted = lambda who, code: answers.get((who, code)) in ADOPTED  # noqa: E731
-
-    add("visited", view.visited)
-    add("t2", reached(0, "ecommerce_guide"))
-    for code in BUSINESS_ITEMS:
-        add(f"t2_{code}", adopted(0, code), count=view.is_business)
+    add = adder(out)
+    household_terms(view.is_business, view.visited, view.answers, add)
     young_helper = has_young = adult_informed = False
     for person in view.people:
-        years = age(person.birth_year, rules)
-        adult = years is not None and years >= rules.adult_age
-        fifteen = years is not None and years >= 15
-        young = years is not None and rules.young_min <= years <= rules.young_max
-        smart = person.phone_kind == "smart"
+        person_terms(person, view.answers, rules, add)
+        young, helper, informed = household_flags(person, view.answers, rules)
+        has_young |= young
+        young_helper |= helper
+        adult_informed |= informed
+    add("t6", young_helper)
+    add("t6_no_young", not has_young)
+    add("t7_household", adult_informed)
+    return out
+
+
+def adder(out: Counter, sign: int = 1):
+    """add(key, hit, count=True): one more in the indicator's denominator (if count) and numerator (if hit too);
+    sign -1 takes them away, for the difference between two states of one household."""
+    def add(key: str, hit: bool, count: bool = True) -> None:
+        # Called about 80 times per household on every recount: the key names are made once, in SUM_KEYS.
+        if count:
+            num, den = SUM_KEYS[key]
+            out[den] += sign
+            if hit:
+                out[num] += sign
+    return add
+
+
+def household_terms(is_business: bool, visited: bool, answers: dict, add) -> None:
+    """The terms of the household itself (its answers under resident key 0)."""
+    add("visited", visited)
+    add("t2", answers.get((0, "ecommerce_guide")) in REACHED)
+    for code in BUSINESS_ITEMS:
+        add(f"t2_{code}", answers.get((0, code)) in ADOPTED, count=is_business)
+
+
+def person_terms(person: PersonView, answers: dict, rules: AgeRules, add, codes=None) -> None:
+    """One resident's terms. With codes, only those that read the resident's answers on these items (or, with
+    "ecommerce_guide", the household's): what one visit's answers can change, the rest staying as they were."""
+    reached = lambda who, code: answers.get((who, code)) in REACHED  # noqa: E731
+    adopted = lambda who, code: answers.get((who, code)) in ADOPTED  # noqa: E731
+    every_term = codes is None
+    years = age(person.birth_year, rules)
+    adult = years is not None and years >= rules.adult_age
+    fifteen = years is not None and years >= 15
+    smart = person.phone_kind == "smart"
+    if every_term:
         add("residents", True)
-        # Target 1: smartphone owners reached on every item; knowledge items only count when adopted.
-        every = all(adopted(person.key, c) if c in KNOWLEDGE_ITEMS else reached(person.key, c) for c in TARGET1_ITEMS)
+    # Target 1: smartphone owners reached on every item; knowledge items only count when adopted.
+    if every_term or not codes.isdisjoint(TARGET1_ITEMS):
+        every = all(adopted(person.key, c) if c in KNOWLEDGE_ITEMS else reached(person.key, c)
+                    for c in TARGET1_ITEMS)
         add("t1", every, count=smart)
         for code in TARGET1_ITEMS:
-            add(f"t1_{code}_reached", reached(person.key, code), count=smart)
-            add(f"t1_{code}_adopted", adopted(person.key, code), count=smart)
-        # Targets 3 and 4: cohorts fixed at first contact, so a switch does not shrink them.
+            if every_term or code in codes:
+                add(f"t1_{code}_reached", reached(person.key, code), count=smart)
+                add(f"t1_{code}_adopted", adopted(person.key, code), count=smart)
+    # Targets 3 and 4: cohorts fixed at first contact, so a switch does not shrink them.
+    if every_term or "sim4g" in codes or "smartphone" in codes:
         base = {**_facts(person), **person.baseline}
         in_2g = base["sim"] == "2g" or base["handset_2g_only"] in (True, "yes")
         add("t3", reached(person.key, "sim4g"), count=in_2g)
@@ -121,25 +148,30 @@ def contribution(view: HouseholdView, rules: AgeRules) -> Counter:
         no_smart = adult and base["phone_kind"] != "smart"
         add("t4", reached(person.key, "smartphone"), count=no_smart)
         add("t4_now_smartphone", smart, count=no_smart)
-        # Target 5: the e-payment fact, or the item answered as done or had.
+    # Target 5: the e-payment fact, or the item answered as done or had.
+    if every_term or "epay" in codes:
         epay = person.has_epay is True or adopted(person.key, "epay")
         add("t5", epay, count=adult)
         add("t5_15plus", epay, count=fifteen)
-        # Target 7: informed in person (group sessions count through the same answer).
-        informed = reached(person.key, "dx_informed")
-        add("t7", informed)
+    # Target 7: informed in person (group sessions count through the same answer).
+    if every_term or "dx_informed" in codes:
+        add("t7", reached(person.key, "dx_informed"))
+    if every_term or "langso" in codes:
         add("t7_langso", reached(person.key, "langso"))
-        adult_informed |= adult and informed
-        # Target 8: a basic phone cannot install apps.
+    # Target 8: a basic phone cannot install apps.
+    if every_term or not codes.isdisjoint(APP_ITEMS) or "ecommerce_guide" in codes:
         apps = smart and (any(adopted(person.key, c) for c in APP_ITEMS) or adopted(0, "ecommerce_guide"))
         add("t8", apps, count=adult)
         add("t8_15plus", apps, count=fifteen)
-        has_young |= young
-        young_helper |= young and adopted(person.key, "epay_helper")
-    add("t6", young_helper)
-    add("t6_no_young", not has_young)
-    add("t7_household", adult_informed)
-    return out
+
+
+def household_flags(person: PersonView, answers: dict, rules: AgeRules) -> tuple[bool, bool, bool]:
+    """(young, young and helps with e-payment, adult and informed): what targets 6 and 7 count per household."""
+    years = age(person.birth_year, rules)
+    young = years is not None and rules.young_min <= years <= rules.young_max
+    adult = years is not None and years >= rules.adult_age
+    return (young, young and answers.get((person.key, "epay_helper")) in ADOPTED,
+            adult and answers.get((person.key, "dx_informed")) in REACHED)
 
 
 def _facts(person: PersonView) -> dict:

@@ -137,6 +137,13 @@ def refresh_counters(household_ids) -> None:
     counters.refresh(household_ids, active_plan())
 
 
+def refresh_counters_after_run(households) -> None:
+    """Bring the counters up to date with the HouseholdStates a run of visits changed (written already)."""
+    from . import counters  # counters reads this module
+    from .checklist import active_plan
+    counters.refresh_run(households, active_plan())
+
+
 STATUS_OF_OUTCOME = {"met": "da_tham", "refused": "da_tham",
                      "come_back": "hen_quay_lai", "nobody_home": "khong_co_nha"}
 
@@ -254,6 +261,11 @@ class HouseholdState:
     before: dict = field(default_factory=dict)
     visited: bool = False
     recount: bool = False  # a fact changed who is eligible for what: count every open item again
+    applied: list = field(default_factory=list)  # (recorded_at, carries facts) of each visit applied
+    status_read: str = ""  # the status as read, before the batch's visits
+
+    def __post_init__(self):
+        self.status_read = self.status
 
     def resident(self, uuid: str) -> ResidentFacts | None:
         return self.by_uuid.get(uuid)
@@ -270,6 +282,7 @@ class HouseholdState:
         for rid, name, value in visit.facts:
             self.apply_line(Line(rid, "fact", name, value, visit.recorded_at, visit.uuid))
         self.visited = True
+        self.applied.append((visit.recorded_at, bool(visit.facts)))
 
     def apply_line(self, line: Line) -> bool:
         """state.apply_line on the rows in memory (the line's row must have been read, if there is one)."""
@@ -340,41 +353,55 @@ def load_households(uuids) -> dict[str, HouseholdState]:
 STATE_KEYS_PER_QUERY = 128
 
 
+class StateRead(NamedTuple):
+    """An ItemState row as load_states reads it."""
+    household_id: int
+    resident_key: int
+    kind: str
+    code: str
+    id: int
+    value: str
+    recorded_at: datetime
+    visit_uuid: str
+
+
 @lru_cache(maxsize=4)
-def _rows_with_keys(count: int):
+def _rows_with_keys(count: int) -> str:
     """A query for the state rows with count given keys: a VALUES list joined on the unique index.
 
     (A row-value IN list would read the whole table on SQLite; a join probes the index once per key. SQLite
     names the columns of a VALUES list column1, column2...)
     """
-    states = ItemState.__table__
-    wanted = ", ".join(f"(:h{i}, :r{i}, :k{i}, :c{i})" for i in range(count))
-    return text(f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
-                f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
-                f"AND s.resident_key = wanted.column2 AND s.kind = wanted.column3 AND s.code = wanted.column4") \
-        .columns(states.c.household_id, states.c.resident_key, states.c.kind, states.c.code, states.c.id,
-                 states.c.value, states.c.recorded_at, states.c.visit_uuid)
+    wanted = ", ".join(["(?, ?, ?, ?)"] * count)
+    return (f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
+            f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
+            f"AND s.resident_key = wanted.column2 AND s.kind = wanted.column3 AND s.code = wanted.column4")
 
 
 def load_states(households: dict[int, HouseholdState], keys) -> None:
     """Read the state rows with these keys (household id, resident key, kind, code) into their households."""
+    for row in states_with_keys(keys):
+        households[row.household_id].states[(row.resident_key, row.kind, row.code)] = row
+
+
+def states_with_keys(keys) -> list:
+    """The state rows with these keys (household id, resident key, kind, code), as StateRead-like rows."""
     keys = sorted(keys)
-    if db.session.connection().dialect.name == "postgresql":
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
         columns = list(zip(*keys)) if keys else [[], [], [], []]
-        rows = db.session.execute(_rows_with_keys_pg(), {"h": list(columns[0]), "r": list(columns[1]),
-                                                          "k": list(columns[2]), "c": list(columns[3])})
-        for row in rows:
-            households[row.household_id].states[(row.resident_key, row.kind, row.code)] = row
-        return
+        return db.session.execute(_rows_with_keys_pg(), {"h": list(columns[0]), "r": list(columns[1]),
+                                                         "k": list(columns[2]), "c": list(columns[3])}).all()
+    found = []
     size = STATE_KEYS_PER_QUERY
     for start in range(0, len(keys), size):
         chunk = keys[start:start + size]
-        chunk += chunk[:1] * (size - len(chunk))  # always the same statement, compiled once
-        params = {}
-        for i, (household_id, resident_key, kind, code) in enumerate(chunk):
-            params[f"h{i}"], params[f"r{i}"], params[f"k{i}"], params[f"c{i}"] = household_id, resident_key, kind, code
-        for row in db.session.execute(_rows_with_keys(size), params):
-            households[row.household_id].states[(row.resident_key, row.kind, row.code)] = row
+        chunk += [(0, 0, "", "")] * (size - len(chunk))  # always the same statement; household 0 there is not
+        # Through the driver: SQLAlchemy would handle 512 named parameters and convert every value of every row.
+        rows = connection.exec_driver_sql(_rows_with_keys(size), tuple(v for wanted in chunk for v in wanted))
+        found += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
+                  for hid, key, kind, code, row_id, value, at, uuid in rows]
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -387,6 +414,37 @@ def _rows_with_keys_pg():
                 "AND s.resident_key = wanted.r AND s.kind = wanted.k AND s.code = wanted.c") \
         .columns(states.c.household_id, states.c.resident_key, states.c.kind, states.c.code, states.c.id,
                  states.c.value, states.c.recorded_at, states.c.visit_uuid)
+
+
+def item_answers_of(subjects) -> list[tuple]:
+    """Every item answer of these subjects (household id, resident key), as (household id, resident key, code,
+    value): a list of pairs joined on the unique index, as load_states reads keys."""
+    subjects = sorted(subjects)
+    if not subjects:
+        return []
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        households, keys = zip(*subjects)
+        return db.session.execute(text(
+            "SELECT s.household_id, s.resident_key, s.code, s.value FROM unnest(CAST(:h AS INTEGER[]), "
+            "CAST(:r AS INTEGER[])) AS wanted(h, r) JOIN item_state AS s ON s.household_id = wanted.h "
+            "AND s.resident_key = wanted.r AND s.kind = 'item'"), {"h": list(households), "r": list(keys)}).all()
+    rows = []
+    size = STATE_KEYS_PER_QUERY  # (with 512, SQLite builds an index on item_state for each statement instead)
+    for start in range(0, len(subjects), size):
+        chunk = subjects[start:start + size]
+        chunk += [(0, 0)] * (size - len(chunk))  # always the same statement; household 0 there is not
+        rows += connection.exec_driver_sql(_answers_of_subjects(size), tuple(v for pair in chunk for v in pair)) \
+            .fetchall()
+    return rows
+
+
+@lru_cache(maxsize=2)
+def _answers_of_subjects(count: int) -> str:
+    wanted = ", ".join(["(?, ?)"] * count)
+    return (f"SELECT s.household_id, s.resident_key, s.code, s.value FROM (VALUES {wanted}) AS wanted "
+            f"JOIN item_state AS s ON s.household_id = wanted.column1 AND s.resident_key = wanted.column2 "
+            f"AND s.kind = 'item'")
 
 
 def load_item_states(households: list[HouseholdState]) -> None:
@@ -432,10 +490,14 @@ def write_households(households, items, items_by_code: dict, rules) -> None:
 # write a batch's rows in one call: the driver's executemany on SQLite (a loop in C), and on PostgreSQL one
 # statement over unnest() of one array per column.
 
+ROWS_PER_INSERT = 100  # well under SQLite's 32,766 parameters per statement
+
+
 def insert_many(table, columns: tuple, rows: list[tuple], returning: tuple = ()) -> list:
     """INSERT rows given as tuples in the order of columns; the returning columns of the new rows, if asked.
 
-    Column defaults are not applied: give every column that needs a value.
+    Column defaults are not applied: give every column that needs a value. Returned values are as the driver
+    gives them (not converted back from SQLite's text dates or JSON).
     """
     if not rows:
         return []
@@ -451,11 +513,20 @@ def insert_many(table, columns: tuple, rows: list[tuple], returning: tuple = ())
                                       .columns(*(table.c[c] for c in returning)), params).all()
         db.session.execute(text(sql), params)
         return []
-    if dialect.name == "sqlite" and not returning:
-        connection.exec_driver_sql(
-            f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})", _converted(table, columns, dialect, rows))
-        return []
+    if dialect.name == "sqlite":
+        into = f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) VALUES "
+        one = f"({', '.join('?' * len(columns))})"
+        rows = _converted(table, columns, dialect, rows)
+        if not returning:
+            connection.exec_driver_sql(into + one, rows)
+            return []
+        # One statement per ROWS_PER_INSERT rows, its RETURNING read back (executemany cannot return rows).
+        found, back = [], " RETURNING " + ", ".join(_quoted(dialect, c) for c in returning)
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[start:start + ROWS_PER_INSERT]
+            found += connection.exec_driver_sql(into + ", ".join([one] * len(chunk)) + back,
+                                                tuple(value for row in chunk for value in row)).fetchall()
+        return found
     result = db.session.execute(insert(table).returning(*(table.c[c] for c in returning or ("id",))),
                                 [dict(zip(columns, row)) for row in rows])
     return result.all() if returning else []
@@ -483,6 +554,28 @@ def update_many(table, columns: tuple, rows: list[tuple]) -> None:
         db.session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
             **{name: bindparam("new_" + name) for name in columns}),
             [{"row_id": row[0], **{"new_" + name: value for name, value in zip(columns, row[1:])}} for row in rows])
+
+
+def add_many(table, column: str, rows: list[tuple]) -> None:
+    """UPDATE rows by id, adding to one integer column in place (column = column + n); rows are (id, n), each id
+    once. In place, so that two transactions adding to one row never overwrite each other's."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    name, quoted = _quoted(dialect, table.name), _quoted(dialect, column)
+    if dialect.name == "postgresql":
+        ids, amounts = zip(*rows)
+        db.session.execute(text(f"UPDATE {name} AS t SET {quoted} = t.{quoted} + u.n FROM unnest(CAST(:ids AS "
+                                f"INTEGER[]), CAST(:amounts AS INTEGER[])) AS u(id, n) WHERE t.id = u.id"),
+                           {"ids": list(ids), "amounts": list(amounts)})
+    elif dialect.name == "sqlite":
+        connection.exec_driver_sql(f"UPDATE {name} SET {quoted} = {quoted} + ? WHERE id = ?",
+                                   [(amount, row_id) for row_id, amount in rows])
+    else:
+        db.session.execute(update(table).where(table.c.id == bindparam("row_id"))
+                           .values(**{column: table.c[column] + bindparam("amount")}),
+                           [{"row_id": row_id, "amount": amount} for row_id, amount in rows])
 
 
 def _quoted(dialect, name: str) -> str:

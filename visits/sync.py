@@ -27,8 +27,8 @@ from .models import Change, Household, Resident, Street, SyncConflict, Visit, ut
 from .recording import (CANONICAL_UUID, Outcome, Rejected, VisitInput, checked_uuid, client_time,
                         prepare_visit, record_visit, write_visits)
 from .scope import khu_pho_ids
-from .state import (FACT_FIELDS, expire_derived, load_households, load_states, plain_items, refresh_counters,
-                    write_households)
+from .state import (FACT_FIELDS, expire_derived, load_households, load_states, plain_items,
+                    refresh_counters_after_run, write_households)
 from .text import nfc
 
 bp = Blueprint("sync", __name__, url_prefix="/api")
@@ -378,9 +378,9 @@ class VisitRun:
         write_households(self.households.values(), self.batch.plain_items, self.batch.items_by_code,
                          self.batch.rules)
         expire_derived()  # the session must not hold what was just written past it
-        visited = [h.id for h in self.households.values() if h.visited]
+        visited = [h for h in self.households.values() if h.visited]
         if visited:
-            refresh_counters(visited)
+            refresh_counters_after_run(visited)
         if self.conflicts:
             db.session.execute(insert(SyncConflict.__table__), [
                 {"uuid": str(item["uuid"]), "kind": "visit", "user_id": self.batch.user_id, "received_at": utcnow(),

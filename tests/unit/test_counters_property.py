@@ -1,18 +1,19 @@
 """Counters kept visit by visit equal a full recompute, whatever the sequence of events."""
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
 from sqlalchemy import select
 
 from visits import attendance, counters, roster
 from visits.checklist import active_plan, plan_items, plan_rules
 from visits.extensions import db
-from visits.models import GroupSession, Household, ItemState, Resident, User, utcnow
+from visits.models import GroupSession, Household, HouseholdContribution, ItemState, Resident, User, utcnow
 from visits.recording import VisitInput, record_visit
 from visits.state import recompute_household
+
+from tests.fixtures import login
 
 HOUSEHOLDS = ("h12", "h2", "h2a", "h10", "h_ll")
 ITEMS = ("vneid", "dvc", "portal", "postal", "vssid", "essential", "sim4g", "smartphone", "epay", "epay_helper",
@@ -159,3 +160,108 @@ def test_counters_and_state_equal_recompute_with_group_sessions(app, area, steps
         recomputed = (counters.counts(plan), counters.counts(plan, street_level=True))
         assert nonzero(kept[0]) == nonzero(recomputed[0])
         assert nonzero(kept[1]) == nonzero(recomputed[1])
+# --- The sync API's runs of visits: the counters by difference ---------------------------------------------
+
+TIMES = ("2023-06-01T08:00:00", "2024-03-01T08:00:00", "2024-03-01T08:00:00", "2024-09-01T08:00:00", None)
+sync_visit = st.tuples(st.sampled_from(HOUSEHOLDS), st.sampled_from(TIMES), st.integers(0, 3),
+                       st.sampled_from(("met", "nobody_home", "come_back", "refused")),
+                       st.lists(st.tuples(st.integers(0, 3), st.sampled_from(ITEMS + HOUSEHOLD_ITEMS),
+                                          st.sampled_from(ANSWERS)), max_size=4),
+                       st.lists(st.tuples(st.integers(1, 3), fact | st.just(("moved_away", "yes"))), max_size=1))
+
+
+def sync_item(people: dict, step) -> dict:
+    """A visit as a phone sends it; TIMES: in the plan year, before it, or now (None), minutes apart."""
+    name, moment, minutes, outcome, answers, facts = step
+    residents = people[name][1]
+    pick = lambda n: residents[(n - 1) % len(residents)]  # noqa: E731
+    at = (utcnow() if moment is None else datetime.fromisoformat(moment)) + timedelta(minutes=minutes)
+    lines, seen = [], set()
+    for who, code, value in answers:
+        subject = None if code in HOUSEHOLD_ITEMS else pick(who or 1)
+        if (subject, code) not in seen:
+            seen.add((subject, code))
+            lines.append({"resident": subject, "code": code, "value": value})
+    return {"type": "visit", "uuid": str(uuid.uuid4()), "household": people[name][0],
+            "recorded_at": at.isoformat() + "Z", "outcome": outcome, "notes": "", "met": [], "answers": lines,
+            "facts": [{"resident": pick(n), "field": f, "value": v} for n, (f, v) in facts]}
+
+
+def contributions(plan) -> dict:
+    return {row.household_id: {k: v for k, v in row.vector.items() if v}
+            for row in db.session.scalars(select(HouseholdContribution)
+                                          .where(HouseholdContribution.plan_id == plan.id))}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(sync_visit, min_size=1, max_size=8), min_size=1, max_size=4))
+# Facts from before the plan year, then a first contact: An (2G) leaves the cohort of target 3, as counted next.
+@example(batches=[[("h12", "2023-06-01T08:00:00", 0, "met", [], [(1, ("sim", "4g"))])],
+                  [("h12", "2024-03-01T08:00:00", 0, "met", [], [])],
+                  [("h12", None, 0, "met", [(1, "sim4g", "done")], [])]])
+# A first contact, then facts from before it that lose to the household list's but change Em's cohort (target 4).
+@example(batches=[[("h2a", "2024-03-01T08:00:00", 0, "met", [], [])],
+                  [("h2a", "2023-06-01T08:00:00", 0, "met", [], [(1, ("phone_kind", "smart"))])],
+                  [("h2a", None, 0, "met", [(1, "smartphone", "done")], [])]])
+# The household's e-commerce guidance counts in target 8 of each of its residents with a smartphone...
+@example(batches=[[("h2", None, 0, "met", [(0, "ecommerce_guide", "done")], [])]])
+# ... who may have an app already; one adult informed makes the household count in target 7, a second does not.
+@example(batches=[[("h10", None, 0, "met", [(1, "vneid", "done")], [])],
+                  [("h10", None, 1, "met", [(0, "ecommerce_guide", "done")], [])]])
+@example(batches=[[("h12", None, 0, "met", [(1, "dx_informed", "done")], [])],
+                  [("h12", None, 1, "met", [(2, "dx_informed", "done")], [])]])
+def test_counters_kept_by_sync_runs_equal_recompute(app, area, client, batches):
+    """Runs of visits through /api/sync add differences to the counters (visits.counters.refresh_run); in or
+    before the plan year (first contact, cohorts of targets 3 and 4), with facts or without, they equal a
+    recompute, household by household too."""
+    if client.get("/api/session").status_code == 401:  # the first example: the client is kept for the others
+        assert login(client, "member1").status_code == 302
+    member = client
+    token = member.get("/api/session").get_json()["csrf_token"]
+    with app.app_context():
+        people = {name: (db.session.get(Household, area[name]).uuid,
+                         [r.uuid for r in db.session.get(Household, area[name]).residents])
+                  for name in HOUSEHOLDS}
+    for batch in batches:
+        response = member.post("/api/sync", json={"items": [sync_item(people, step) for step in batch]},
+                               headers={"X-CSRFToken": token})
+        assert response.status_code == 200
+        assert {r["status"] for r in response.get_json()["results"]} == {"accepted"}
+    with app.app_context():
+        plan = active_plan()
+        kept = (counters.counts(plan), counters.counts(plan, street_level=True), contributions(plan))
+        counters.recompute(plan)
+        db.session.commit()
+        assert nonzero(kept[0]) == nonzero(counters.counts(plan))
+        assert nonzero(kept[1]) == nonzero(counters.counts(plan, street_level=True))
+        assert kept[2] == contributions(plan)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(session_event, st.lists(sync_visit, min_size=1, max_size=6)), min_size=1, max_size=8))
+def test_counters_by_difference_hold_with_group_sessions(app, area, client, steps):
+    """Sessions (target 7 lines in the state) between runs of synced visits, which change the counters by
+    difference: the kept counters and household totals still equal a recompute."""
+    if client.get("/api/session").status_code == 401:
+        assert login(client, "member1").status_code == 302
+    token = client.get("/api/session").get_json()["csrf_token"]
+    with app.app_context():
+        people = {name: (db.session.get(Household, area[name]).uuid,
+                         [r.uuid for r in db.session.get(Household, area[name]).residents])
+                  for name in HOUSEHOLDS}
+    for step in steps:
+        if isinstance(step, list):
+            response = client.post("/api/sync", json={"items": [sync_item(people, visit) for visit in step]},
+                                   headers={"X-CSRFToken": token})
+            assert {r["status"] for r in response.get_json()["results"]} == {"accepted"}
+        else:
+            with app.app_context():
+                apply_session(area, step)
+    with app.app_context():
+        plan = active_plan()
+        kept = (counters.counts(plan), counters.counts(plan, street_level=True), contributions(plan))
+        counters.recompute(plan)
+        db.session.commit()
+        assert nonzero(kept[0]) == nonzero(counters.counts(plan))
+        assert nonzero(kept[1]) == nonzero(counters.counts(plan, street_level=True))
+        assert kept[2] == contributions(plan)

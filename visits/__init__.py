@@ -5,9 +5,12 @@ from flask import Flask
 
 from . import config
 from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
+from .nfc_request import NfcRequest
 
 
 class App(Flask):
+    request_class = NfcRequest  # every form value in Unicode NFC
+
     def send_static_file(self, filename: str):
         """Static files are small: read them whole, so they are compressed like any page (not streamed)."""
         response = super().send_static_file(filename)
@@ -24,8 +27,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     from .errors import register_error_pages
     from .security import configure_security
+    from .sessions import configure_sessions
     register_error_pages(app)
     configure_security(app)
+    configure_sessions(app)
     return app
 
 

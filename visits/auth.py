@@ -1,4 +1,6 @@
-"""Logging in and out; a session names the user and the version of their sessions."""
+"""Logging in and out; a session names the user, the version of their sessions and when they logged in."""
+import time
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -13,6 +15,7 @@ from wtforms.validators import DataRequired
 from .extensions import db, limiter, login_manager
 from .models import User
 from .passwords import verify_password
+from .sessions import start_session
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -27,18 +30,26 @@ login_manager.session_protection = None
 class LoginForm(FlaskForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(_l("Hãy nhập tên đăng nhập."))])
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(_l("Hãy nhập mật khẩu."))])
-    remember = BooleanField(_l("Ghi nhớ trên điện thoại này (30 ngày)"))
+    remember = BooleanField(_l("Ghi nhớ trên điện thoại này"))
 
 
 @login_manager.user_loader
 def load_user(session_id: str):
-    """Sessions carry "id:version"; a bumped version ends them all, remember-me cookies included."""
-    user_id, _sep, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    """Sessions carry "id:version:login time" (User.get_id), signed; so do remember-me cookies.
+
+    A bumped version ends them all at once; past SESSION_ABSOLUTE_TIMEOUT after the login they end too.
+    """
+    parts = session_id.split(":")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        return None  # also a session from before login times were kept: log in again once
+    user_id, version, signed_in_at = (int(part) for part in parts)
+    now = time.time()
+    if not now - current_app.config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds() < signed_in_at <= now + 60:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
         return None
+    user.signed_in_at = signed_in_at
     return user
 
 
@@ -55,17 +66,40 @@ def login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def account_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_ACCOUNT"]
+
+
+def typed_username() -> str:
+    return unicodedata.normalize("NFC", request.form.get("username", "")).strip().lower()
+
+
+def account_key() -> str:
+    """Failed logins are counted per account too, however the name was typed, from whatever address."""
+    return "account:" + typed_username()[:80]
+
+
+def failed(response) -> bool:
+    """Only a refused login counts: a ward office's members logging in at once are not held up."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"],
-               error_message=_l("Quá nhiều lần đăng nhập. Vui lòng chờ vài phút rồi thử lại."))
+@limiter.limit(login_limit, methods=["POST"], deduct_when=failed,
+               error_message=_l("Quá nhiều lần đăng nhập sai từ máy này. Vui lòng chờ vài phút rồi thử lại."))
+@limiter.limit(account_limit, methods=["POST"], deduct_when=failed, key_func=account_key,
+               error_message=_l("Quá nhiều lần đăng nhập sai vào tài khoản này. Vui lòng chờ 15 phút rồi thử "
+                                "lại, hoặc nhờ tổ trưởng hay cán bộ phường đặt lại mật khẩu."))
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("areas.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip().lower()))
+        user = db.session.scalar(select(User).where(User.username == typed_username()))
         if verify_password(user.password_hash if user else None, form.password.data) and user.active:
+            user.signed_in_at = int(time.time())
             login_user(user, remember=form.remember.data)
+            start_session(remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))
         flash(_("Sai tên đăng nhập hoặc mật khẩu."), "error")
     status = 400 if request.method == "POST" else 200

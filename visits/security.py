@@ -1,10 +1,19 @@
-"""Response headers every page carries: a strict CSP without inline scripts, no sniffing, no framing."""
+"""Response headers every page carries: a strict CSP without inline scripts, no sniffing, no framing.
+
+Also: behind a reverse proxy (PROXY_COUNT), the client's address and scheme come from X-Forwarded-*; over
+HTTPS (PREFERRED_URL_SCHEME=https, or a request that came in over HTTPS) every cookie is Secure and the
+browser is told to keep to HTTPS.
+"""
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: the ward's other sites are not ours to decide
 
 
 def configure_security(app: Flask) -> None:
+    configure_transport(app)
     cdn = app.config.get("HTMX_CDN_URL")
     cdn_origin = "{0.scheme}://{0.netloc}".format(urlsplit(cdn)) if cdn else ""
     policy = "; ".join([
@@ -25,4 +34,26 @@ def configure_security(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+            secure_cookies(response)
         return response
+
+
+def configure_transport(app: Flask) -> None:
+    hops = int(app.config.get("PROXY_COUNT") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    if app.config.get("PREFERRED_URL_SCHEME") == "https":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def secure_cookies(response) -> None:
+    """A cookie set over HTTPS is never sent back over plain HTTP (the session, remember-me, anything)."""
+    cookies = response.headers.getlist("Set-Cookie")
+    if not cookies or all("; secure" in c.lower() for c in cookies):
+        return
+    response.headers.remove("Set-Cookie")
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie if "; secure" in cookie.lower() else cookie + "; Secure")

@@ -1,5 +1,4 @@
 """Logging in and out; a session names the user, the version of their sessions and when they logged in."""
-import time
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -15,7 +14,7 @@ from wtforms.validators import DataRequired
 from .extensions import db, limiter, login_manager
 from .models import User
 from .passwords import verify_password
-from .sessions import start_session
+from . import sessions
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -43,7 +42,7 @@ def load_user(session_id: str):
     if len(parts) != 3 or not all(part.isdigit() for part in parts):
         return None  # also a session from before login times were kept: log in again once
     user_id, version, signed_in_at = (int(part) for part in parts)
-    now = time.time()
+    now = sessions.now()
     if not now - current_app.config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds() < signed_in_at <= now + 60:
         return None
     user = db.session.get(User, user_id)
@@ -97,9 +96,9 @@ def login():
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == typed_username()))
         if verify_password(user.password_hash if user else None, form.password.data) and user.active:
-            user.signed_in_at = int(time.time())
+            user.signed_in_at = sessions.now()
             login_user(user, remember=form.remember.data)
-            start_session(remember=form.remember.data)
+            sessions.start_session(remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))
         flash(_("Sai tên đăng nhập hoặc mật khẩu."), "error")
     status = 400 if request.method == "POST" else 200

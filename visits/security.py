@@ -36,24 +36,34 @@ def configure_security(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
-            secure_cookies(response)
         return response
 
 
 def configure_transport(app: Flask) -> None:
+    app.wsgi_app = SecureCookies(app.wsgi_app)
     hops = int(app.config.get("PROXY_COUNT") or 0)
-    if hops:
+    if hops:  # outside SecureCookies, so that it sees the scheme the proxy was asked in
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     if app.config.get("PREFERRED_URL_SCHEME") == "https":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
 
 
-def secure_cookies(response) -> None:
-    """A cookie set over HTTPS is never sent back over plain HTTP (the session, remember-me, anything)."""
-    cookies = response.headers.getlist("Set-Cookie")
-    if not cookies or all("; secure" in c.lower() for c in cookies):
-        return
-    response.headers.remove("Set-Cookie")
-    for cookie in cookies:
-        response.headers.add("Set-Cookie", cookie if "; secure" in cookie.lower() else cookie + "; Secure")
+class SecureCookies:
+    """A cookie set over HTTPS is never sent back over plain HTTP: the session, remember-me, any other.
+
+    WSGI middleware, because the session and remember-me cookies are set after every after_request hook.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def secure_start_response(status, headers, exc_info=None):
+            headers = [(name, value + "; Secure" if name.lower() == "set-cookie" and "; secure" not in value.lower()
+                        else value) for name, value in headers]
+            return start_response(status, headers, exc_info)
+        return self.wsgi_app(environ, secure_start_response)

@@ -20,6 +20,7 @@ SEEN_EVERY = 60  # seconds: the session cookie is rewritten at most once a minut
 
 
 def now() -> int:
+    """The clock, in whole seconds (tests move it)."""
     return int(time.time())
 
 

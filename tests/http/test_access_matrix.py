@@ -24,12 +24,13 @@ What is checked, for each (role, place, method):
 - refused: 401 or a redirect to the login page for anonymous, 403/404 for the others, and for POST no row
   of any table changed (a checksum of every table before and after);
 - every answer carries the security headers (CSP without inline script or eval, nosniff, referrer policy,
-  frame-ancestors).
+  frame-ancestors), and no HTML page has an inline script, event handler or inline style for the CSP to block.
 """
 import hashlib
 import io
 import itertools
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
@@ -273,6 +274,18 @@ def table_checksum(app) -> str:
     return digest.hexdigest()
 
 
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>|\son[a-z]+\s*=|\bhx-on|"
+                           r"javascript:|\bstyle\s*=\s*[\"']|<style", re.IGNORECASE)
+
+
+def page_problems(response) -> list[str]:
+    """What the CSP would block on an HTML page: inline scripts, handlers, styles, javascript: links."""
+    if response.mimetype != "text/html" or response.is_streamed:
+        return []
+    found = INLINE_SCRIPT.search(response.get_data(as_text=True))
+    return [f"inline script or style: {found.group(0)!r}"] if found else []
+
+
 def header_problems(response) -> list[str]:
     policy = response.headers.get("Content-Security-Policy", "")
     problems = []
@@ -341,7 +354,7 @@ class Walker:
                 if self.client.get("/api/session").status_code != 401:
                     self.failures.append(f"{where}: the session goes on")
                 self.sign_in()
-        self.failures += [f"{where}: {problem}" for problem in header_problems(response)]
+        self.failures += [f"{where}: {problem}" for problem in header_problems(response) + page_problems(response)]
         response.close()  # a file sent (static, xlsx) is closed with its response
 
     def post(self, url, spec, place):
@@ -401,3 +414,45 @@ def test_access_matrix(app, world, role):
         if endpoint in RULES:
             walker.walk(endpoint, rule, methods)
     assert not walker.failures, "\n".join(walker.failures)
+
+
+def test_htmx_is_configured_for_a_strict_csp(client):
+    page = client.get("/login").get_data(as_text=True)
+    config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', page).group(1))
+    assert config["allowEval"] is False and config["allowScriptTags"] is False
+    assert config["includeIndicatorStyles"] is False  # htmx would add an inline <style> the CSP blocks
+
+
+# --- CSRF: every state-changing request needs the session's own token ------------------------------------
+
+def user_for(kinds: frozenset) -> str:
+    """A role allowed to make the request on place "here", so that only the token is missing."""
+    return next(role for role in ("anonymous", "staff", "leader", "member", "admin") if KIND[role] in kinds)
+
+
+def test_every_post_without_the_sessions_own_token_is_refused_and_writes_nothing(app, world):
+    stranger = Walker(app, world, "anonymous").token  # a valid token, of another session
+    failures = []
+    for endpoint, rule, methods in sorted(routes(app), key=lambda r: r[0]):
+        spec = RULES.get(endpoint)
+        if "POST" not in methods or spec is None:
+            continue
+        walker = Walker(app, world, user_for(spec.post))
+        for token in (None, stranger, "x" * 20):
+            url = walker.url(rule, "here")
+            before = table_checksum(app)
+            if spec.json is not None:
+                headers = {"X-CSRFToken": token} if token else {}
+                response = walker.client.post(url, json=spec.json(world, "here"), headers=headers)
+            else:
+                data = dict(spec.form(world, "here")) if spec.form else {}
+                if token:
+                    data["csrf_token"] = token
+                response = walker.client.post(url, data=data)
+            response.close()
+            if response.status_code != 400 or table_checksum(app) != before:
+                failures.append(f"{walker.role} POST {url} ({endpoint}) with token {token!r:.12}: "
+                                f"{response.status_code}, written: {table_checksum(app) != before}")
+        if spec.ends_session and walker.client.get("/api/session").status_code != 200:
+            failures.append(f"{endpoint}: the session ended without a token")
+    assert not failures, "\n".join(failures)

@@ -2,18 +2,19 @@
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from .extensions import db, limiter, login_manager
 from .models import User
-from .passwords import verify_password
+from .pages import see_other
+from .passwords import hash_password, password_problem, verify_password
 from . import sessions
 
 bp = Blueprint("auth", __name__)
@@ -30,6 +31,19 @@ class LoginForm(FlaskForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(_l("Hãy nhập tên đăng nhập."))])
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(_l("Hãy nhập mật khẩu."))])
     remember = BooleanField(_l("Ghi nhớ trên điện thoại này"))
+
+
+def new_password_rules(_form, field) -> None:
+    problem = password_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Mật khẩu đang dùng"), validators=[DataRequired(_l("Hãy nhập mật khẩu đang dùng."))])
+    password = PasswordField(_l("Mật khẩu mới"), validators=[new_password_rules])
+    confirm = PasswordField(_l("Nhập lại mật khẩu mới"),
+                            validators=[EqualTo("password", _l("Hai lần nhập mật khẩu mới không giống nhau."))])
 
 
 @login_manager.user_loader
@@ -111,6 +125,27 @@ def logout():
     logout_user()
     flash(_("Đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """A user changes their own password; every other session of theirs ends (a phone left somewhere)."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if verify_password(current_user.password_hash, form.current.data):
+            user = current_user._get_current_object()
+            user.password_hash = hash_password(form.password.data)
+            user.session_version += 1
+            db.session.commit()
+            user.signed_in_at = sessions.now()
+            remembered = bool(session.get("remembered"))
+            login_user(user, remember=remembered)  # this session goes on, under the new version
+            sessions.start_session(remember=remembered)
+            flash(_("Đã đổi mật khẩu. Các máy khác đang đăng nhập tài khoản này đã bị đăng xuất."), "success")
+            return see_other(url_for("areas.home"))
+        form.current.errors.append(_("Mật khẩu đang dùng không đúng."))
+    return render_template("auth/password.html", form=form), 400 if form.is_submitted() else 200
 
 
 def safe_next(target: str | None) -> str:

@@ -17,6 +17,7 @@ ADDING A ROUTE: add one line to RULES, keyed by its endpoint, saying which kinds
 - form(world, place) -> the POST's fields (the CSRF token is added); json(world, place) -> a JSON body.
   writes=True: the allowed POST must change the database (proves the body is one that would work, so the
   refusals are real). refused=(200,): a refusal answered inside a 200 (the sync API rejects per item).
+  scoped=False: the route's form names no place (one's own account), so both places are the same request.
 
 What is checked, for each (role, place, method):
 - allowed GET: 2xx or a redirect that is not to the login page; allowed POST: the same or a 4xx form error
@@ -71,6 +72,7 @@ class Rule:
     writes: bool = False
     refused: tuple = ()
     ends_session: bool = False
+    scoped: bool = True
 
 
 # --- The places' ids ---------------------------------------------------------------------------------------
@@ -178,6 +180,8 @@ RULES: dict[str, Rule] = {
     "static": Rule(get=PUBLIC),
     "auth.login": Rule(get=PUBLIC, post=PUBLIC, form=lambda w, p: {"username": "member1", "password": "sai-mat-khau"}),
     "auth.logout": Rule(post=TEAM, ends_session=True),
+    "auth.change_password": Rule(get=TEAM, post=TEAM, writes=True, scoped=False, form=lambda w, p: {
+        "current": PASSWORD, "password": PASSWORD, "confirm": PASSWORD}),  # the same: later logins still work
     "areas.home": Rule(get=TEAM),
     "areas.search": Rule(get=TEAM),
     "areas.khu_pho": Rule(get=TEAM),
@@ -323,7 +327,8 @@ class Walker:
 
     def walk(self, endpoint: str, rule, methods: list[str]) -> None:
         spec = RULES[endpoint]
-        place_bound = bool(set(rule.arguments) - PLACE_FREE) or spec.form is not None or spec.json is not None
+        place_bound = spec.scoped and (bool(set(rule.arguments) - PLACE_FREE) or spec.form is not None
+                                       or spec.json is not None)
         for place in PLACES if place_bound else PLACES[:1]:
             for method in methods:
                 kinds = spec.get if method == "GET" else spec.post

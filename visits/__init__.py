@@ -5,11 +5,11 @@ from flask import Flask
 
 from . import config
 from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
-from .nfc_request import NfcRequest
+from .request_input import CleanRequest, IdConverter
 
 
 class App(Flask):
-    request_class = NfcRequest  # every form value in Unicode NFC
+    request_class = CleanRequest  # every form value in Unicode NFC, without control characters
 
     def send_static_file(self, filename: str):
         """Static files are small: read them whole, so they are compressed like any page (not streamed)."""
@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def configure(app: Flask, test_config: dict | None) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_mapping(config.default_config(app.instance_path))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

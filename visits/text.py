@@ -10,17 +10,6 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", _SPACES.sub(" ", text or "").strip())
 
 
-def nfc_json(value):
-    """A parsed JSON value with every string, keys too, in NFC (see nfc)."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, list):
-        return [nfc_json(v) for v in value]
-    if isinstance(value, dict):
-        return {nfc_json(k): nfc_json(v) for k, v in value.items()}
-    return value
-
-
 def fold(text: str) -> str:
     """Lower-case, strip diacritics (đ → d) and collapse spaces."""
     decomposed = unicodedata.normalize("NFD", text or "")

@@ -30,6 +30,12 @@ def start_session(remember: bool) -> None:
     session["remembered"] = bool(remember)
 
 
+def logged_in_session(user) -> dict:
+    """The session a password login leaves, for tools that skip the login page (bench/)."""
+    user.signed_in_at = now()
+    return {"_user_id": user.get_id(), "_fresh": True, "seen": now(), "remembered": False}
+
+
 def idle_limit() -> float:
     key = "SESSION_REMEMBER_IDLE_TIMEOUT" if session.get("remembered") else "SESSION_IDLE_TIMEOUT"
     return current_app.config[key].total_seconds()

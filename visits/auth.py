@@ -9,12 +9,12 @@ from flask_login import current_user, login_required, login_url, login_user, log
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, ValidationError
+from wtforms.validators import DataRequired, EqualTo
 
 from .extensions import db, limiter, login_manager
 from .models import User
 from .pages import see_other
-from .passwords import hash_password, password_problem, verify_password
+from .passwords import hash_password, new_password, verify_password
 from . import sessions
 
 bp = Blueprint("auth", __name__)
@@ -33,15 +33,9 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Ghi nhớ trên điện thoại này"))
 
 
-def new_password_rules(_form, field) -> None:
-    problem = password_problem(field.data)
-    if problem:
-        raise ValidationError(problem)
-
-
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Mật khẩu đang dùng"), validators=[DataRequired(_l("Hãy nhập mật khẩu đang dùng."))])
-    password = PasswordField(_l("Mật khẩu mới"), validators=[new_password_rules])
+    password = PasswordField(_l("Mật khẩu mới"), validators=[new_password])
     confirm = PasswordField(_l("Nhập lại mật khẩu mới"),
                             validators=[EqualTo("password", _l("Hai lần nhập mật khẩu mới không giống nhau."))])
 

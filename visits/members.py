@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from .extensions import db
 from .models import KhuPho, Team, User
 from .pages import render, see_other
-from .passwords import hash_password, password_problem
+from .passwords import hash_password, new_password
 from .scope import require_role
 
 bp = Blueprint("members", __name__, url_prefix="/members")
@@ -26,19 +26,13 @@ MANAGER_ROLES = ("leader", "staff")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
 
 
-def check_password(_form, field) -> None:
-    problem = password_problem(field.data)
-    if problem:
-        raise ValidationError(problem)
-
-
 class MemberForm(FlaskForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(_l("Hãy nhập tên đăng nhập.")),
                                                             Length(max=80)])
     full_name = StringField(_l("Họ và tên"), validators=[DataRequired(_l("Hãy nhập họ tên.")), Length(max=160)])
     role = SelectField(_l("Vai trò"), validate_choice=False)
     team_id = SelectField(_l("Tổ"), coerce=int, validate_choice=False)
-    password = PasswordField(_l("Mật khẩu ban đầu"), validators=[check_password])
+    password = PasswordField(_l("Mật khẩu ban đầu"), validators=[new_password])
 
     def validate_role(self, field) -> None:
         if field.data not in {value for value, _label in self.role.choices}:
@@ -54,7 +48,7 @@ class MemberForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField(_l("Mật khẩu mới"), validators=[check_password])
+    password = PasswordField(_l("Mật khẩu mới"), validators=[new_password])
 
 
 class MoveForm(FlaskForm):

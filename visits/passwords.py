@@ -12,6 +12,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
+from wtforms.validators import ValidationError
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verifying against this when the username is unknown keeps the answer time the same.
@@ -46,6 +47,13 @@ def password_problem(password: str | None) -> str | None:
     if value.strip().lower() in common_passwords():
         return _("Mật khẩu này quá phổ biến, hãy chọn mật khẩu khác.")
     return None
+
+
+def new_password(_form, field) -> None:
+    """WTForms validator for a password being set (created, reset or changed)."""
+    problem = password_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
 
 
 def hash_password(password: str) -> str:

@@ -13,7 +13,7 @@ log in again, and the outbox is sent after.
 """
 import time
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, request, session
 from flask_login import logout_user, user_loaded_from_cookie
 
 SEEN_EVERY = 60  # seconds: the session cookie is rewritten at most once a minute to record activity
@@ -43,7 +43,7 @@ def idle_limit() -> float:
 
 def end_idle_sessions() -> None:
     """Before every request: log out a session idle too long (its remember-me cookie is cleared with it)."""
-    if "_user_id" not in session:
+    if "_user_id" not in session or request.endpoint == "static":  # a stylesheet is not the member at work
         return
     seen, moment = session.get("seen"), now()
     if not isinstance(seen, int) or moment - seen > idle_limit():

@@ -13,7 +13,9 @@ ADDING A ROUTE: add one line to RULES, keyed by its endpoint, saying which kinds
 - Scope comes from the URL's arguments: each argument name has a builder in ARGUMENTS giving an id inside
   place "here" (khu phố KP1, ward W1) or "away" (KP9, ward W2). A role may use the route on a place in its
   scope (SCOPE: member1 and leader1 have KP1, leader2 has neither, staff W1, staff_other W2, admin both).
-  A new argument name needs a builder there (one line; it may make a fresh row with the World helpers).
+  A new argument name needs a builder there, one line; w.pick(p, "kp1", "kp9") gives an existing id (also
+  "ward"/"ward9", "team1"/"team9", "nguyen_trai"/"street9", "h12"/"h9", "member1b"/"member9"), and
+  w.make(Model, **fields) a fresh row, e.g. "story_id": lambda w, p: w.make(NewsStory, khu_pho_id=w.pick(...), ...).
 - form(world, place) -> the POST's fields (the CSRF token is added); json(world, place) -> a JSON body.
   writes=True: the allowed POST must change the database (proves the body is one that would work, so the
   refusals are real). refused=(200,): a refusal answered inside a 200 (the sync API rejects per item).
@@ -123,23 +125,13 @@ class World:
             db.session.commit()
             return resident.id
 
-    def fresh_help_request(self, place) -> int:
+    def make(self, model, **fields) -> int:
+        """A fresh row of any model, committed; its id (see ARGUMENTS)."""
         with self.app.app_context():
-            req = HelpRequest(khu_pho_id=self.pick(place, "kp1", "kp9"), address="12 Nguyễn Trãi",
-                              phone="0912345678", need="khac", consent_at=utcnow())
-            db.session.add(req)
+            row = model(**fields)
+            db.session.add(row)
             db.session.commit()
-            return req.id
-
-    def fresh_import_job(self, place) -> int:
-        """A job waiting for confirmation, with no problems: confirm, recheck and cancel all move it on."""
-        with self.app.app_context():
-            job = ImportJob(ward_id=self.pick(place, "ward", "ward9"), state="preview", filename="ds.xlsx",
-                            sheet={"headers": ["Họ tên", "Địa chỉ"], "samples": []}, mapping={"1": "full_name"},
-                            summary={"skipped_rows": 0, "counts": {}, "rows": 0})
-            db.session.add(job)
-            db.session.commit()
-            return job.id
+            return row.id
 
     def visit_item(self, place) -> dict:
         return {"type": "visit", "uuid": str(uuid.uuid4()), "household": self.uuids[place],
@@ -154,8 +146,12 @@ ARGUMENTS = {
     "resident_id": lambda w, p: w.fresh_resident(p),
     "user_id": lambda w, p: w.fresh_member(p),
     "member_id": lambda w, p: w.pick(p, "member1b", "member9"),
-    "request_id": lambda w, p: w.fresh_help_request(p),
-    "job_id": lambda w, p: w.fresh_import_job(p),
+    "request_id": lambda w, p: w.make(HelpRequest, khu_pho_id=w.pick(p, "kp1", "kp9"), address="12 Nguyễn Trãi",
+                                      phone="0912345678", need="khac", consent_at=utcnow()),
+    # A job waiting for confirmation, with no problems: confirm, recheck and cancel all move it on.
+    "job_id": lambda w, p: w.make(ImportJob, ward_id=w.pick(p, "ward", "ward9"), state="preview", filename="ds.xlsx",
+                                  sheet={"headers": ["Họ tên", "Địa chỉ"], "samples": []}, mapping={"1": "full_name"},
+                                  summary={"skipped_rows": 0, "counts": {}, "rows": 0}),
     "number": lambda w, p: 1,
     "slug": lambda w, p: w.slug,
     "kind": lambda w, p: "svg",

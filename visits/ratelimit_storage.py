@@ -11,8 +11,8 @@ between workers.
 """
 import os
 import sqlite3
-import threading
 import time
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from limits.storage import Storage
@@ -35,10 +35,11 @@ class SQLiteFileStorage(Storage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         self.path = urlsplit(uri).path if uri else ""
         if not self.path:
-            raise ValueError("sqlitefile:// needs a file path, e.g. sqlitefile:////srv/app/instance/limits.sqlite")
+            raise ValueError("sqlitefile:// needs a file path, e.g. sqlitefile:///srv/app/instance/limits.sqlite")
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        self._local = threading.local()
+        self.purged = 0.0
         with self._connection() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")  # kept in the file: readers never wait for a writer
             conn.execute(_SCHEMA)
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
@@ -46,44 +47,48 @@ class SQLiteFileStorage(Storage):
     def base_exceptions(self):
         return sqlite3.Error
 
-    def _connection(self) -> sqlite3.Connection:
-        """One connection per thread and process (a connection must not cross a fork)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+    @contextmanager
+    def _connection(self):
+        """A connection per call: opening a local SQLite file is cheap, and nothing crosses a thread or a fork."""
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def _one(self, sql: str, parameters) -> tuple | None:
+        with self._connection() as conn:
+            return conn.execute(sql, parameters).fetchone()
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        conn = self._connection()
-        if now - getattr(self._local, "purged", 0) > PURGE_EVERY:  # windows that ended stay until then
-            conn.execute("DELETE FROM counter WHERE expires <= ?", (now,))
-            self._local.purged = now
-        row = conn.execute(_HIT, {"key": key, "amount": amount, "now": now, "expiry": expiry}).fetchone()
+        with self._connection() as conn:
+            if now - self.purged > PURGE_EVERY:  # windows that ended stay in the file until then
+                conn.execute("DELETE FROM counter WHERE expires <= ?", (now,))
+                self.purged = now
+            # fetchall: the statement runs to its end, so its autocommit transaction ends before the close
+            [row] = conn.execute(_HIT, {"key": key, "amount": amount, "now": now, "expiry": expiry}).fetchall()
         return int(row[0])
 
     def get(self, key: str) -> int:
-        row = self._connection().execute("SELECT count FROM counter WHERE key = ? AND expires > ?",
-                                         (key, time.time())).fetchone()
+        row = self._one("SELECT count FROM counter WHERE key = ? AND expires > ?", (key, time.time()))
         return int(row[0]) if row else 0
 
     def get_expiry(self, key: str) -> float:
-        row = self._connection().execute("SELECT expires FROM counter WHERE key = ? AND expires > ?",
-                                         (key, time.time())).fetchone()
+        row = self._one("SELECT expires FROM counter WHERE key = ? AND expires > ?", (key, time.time()))
         return float(row[0]) if row else time.time()
 
     def check(self) -> bool:
         try:
-            self._connection().execute("SELECT 1")
+            self._one("SELECT 1", ())
         except sqlite3.Error:
             return False
         return True
 
     def reset(self) -> int | None:
-        conn = self._connection()
-        return conn.execute("DELETE FROM counter").rowcount
+        with self._connection() as conn:
+            return conn.execute("DELETE FROM counter").rowcount
 
     def clear(self, key: str) -> None:
-        self._connection().execute("DELETE FROM counter WHERE key = ?", (key,))
+        with self._connection() as conn:
+            conn.execute("DELETE FROM counter WHERE key = ?", (key,))

@@ -121,8 +121,16 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def own_account_key() -> str:
+    """Guessing one's current password counts against the account, as wrong logins do."""
+    return "account:" + (current_user.username if current_user.is_authenticated else "")
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(account_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 303,
+               key_func=own_account_key,
+               error_message=_l("Quá nhiều lần nhập sai mật khẩu của tài khoản này. Vui lòng chờ 15 phút rồi thử lại."))
 def change_password():
     """A user changes their own password; every other session of theirs ends (a phone left somewhere)."""
     form = ChangePasswordForm()

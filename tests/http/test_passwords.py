@@ -88,3 +88,12 @@ def test_forgotten_passwords_are_reset_by_a_person_not_an_email_link(client):
     page = client.get("/login").get_data(as_text=True)
     assert "nhờ tổ trưởng hoặc cán bộ phường đặt lại" in page
     assert "email" not in page.lower() and "quên mật khẩu?</a>" not in page.lower()
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_LOGIN_ACCOUNT": "3 per 15 minutes"}])
+def test_guessing_the_current_password_is_limited_like_logins(as_user, area, app_config):
+    client = as_user("member1")
+    for _ in range(3):
+        assert change(client, "doan-mo-1", "mot-mat-khau-moi").status_code == 400
+    held = change(client, PASSWORD, "mot-mat-khau-moi")
+    assert held.status_code == 429 and "Quá nhiều lần nhập sai" in held.get_data(as_text=True)

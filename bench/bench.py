@@ -99,13 +99,14 @@ def logged_in_client(app):
 
     from visits.extensions import db
     from visits.models import User
+    from visits.sessions import logged_in_session
     with app.app_context():
         member = db.session.scalar(select(User).where(User.username == SYNC_MEMBER))
-        session_id = member.get_id()
+        fields = logged_in_session(member)
         db.session.remove()
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = session_id, True
+        session.update(fields)
     response = client.get("/api/session")
     assert response.status_code == 200, response.status_code
     return client, response.get_json()["csrf_token"]

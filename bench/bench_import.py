@@ -75,6 +75,7 @@ def child(workbook_path: str, directory: str) -> None:
     from visits.models import Household, KhuPho, Resident, Street, User, Ward
     from visits.passwords import hash_password
     from visits.plans import ensure_default_plan
+    from visits.sessions import logged_in_session
 
     logging.disable(logging.WARNING)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory}/bench.sqlite", "SECRET_KEY": "bench",
@@ -94,10 +95,10 @@ def child(workbook_path: str, directory: str) -> None:
         staff = User(username="canbo", password_hash=hash_password("canbo12345"), role="staff", ward_id=ward.id)
         db.session.add(staff)
         db.session.commit()
-        session_id = staff.get_id()
+        fields = logged_in_session(staff)
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = session_id, True
+        session.update(fields)
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/imports/").get_data(as_text=True)).group(1)
     data = Path(workbook_path).read_bytes()
     boundary, body = encode_multipart({"csrf_token": token, "file": FileStorage(io.BytesIO(data), "ds.xlsx")})

@@ -24,7 +24,8 @@ def require(flag: str) -> bool:
 
 def base_config(url: str) -> dict:
     return {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url,
-            "HTMX_CDN_URL": "", "RATELIMIT_LOGIN": "1000 per minute"}
+            "HTMX_CDN_URL": "", "RATELIMIT_LOGIN": "1000 per minute", "RATELIMIT_LOGIN_ACCOUNT": "1000 per minute",
+            "RATELIMIT_STORAGE_URI": "memory://"}
 
 
 @pytest.fixture(scope="session")

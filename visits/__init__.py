@@ -5,9 +5,12 @@ from flask import Flask
 
 from . import config
 from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
+from .request_input import CleanRequest, IdConverter
 
 
 class App(Flask):
+    request_class = CleanRequest  # every form value in Unicode NFC, without control characters
+
     def send_static_file(self, filename: str):
         """Static files are small: read them whole, so they are compressed like any page (not streamed)."""
         response = super().send_static_file(filename)
@@ -24,13 +27,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     from .errors import register_error_pages
     from .security import configure_security
+    from .sessions import configure_sessions
     register_error_pages(app)
     configure_security(app)
+    configure_sessions(app)
     return app
 
 
 def configure(app: Flask, test_config: dict | None) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_mapping(config.default_config(app.instance_path))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import ROLES, KhuPho, Team, User
-from .passwords import hash_password
+from .passwords import hash_password, password_problem
 from .plans import ensure_default_plan
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -57,8 +57,9 @@ def create_user(username: str, role: str, khu_pho_code: str | None, full_name: s
         password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 8:
-        raise click.ClickException("Mật khẩu phải có ít nhất 8 ký tự.")
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
     username = username.strip().lower()
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"Tên đăng nhập {username} đã có.")

@@ -134,13 +134,14 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     team: Mapped[Team | None] = relationship()
+    signed_in_at = 0  # when this session's password was typed (epoch seconds); not a column, see auth.load_user
 
     @property
     def is_active(self) -> bool:
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return f"{self.id}:{self.session_version}:{self.signed_in_at}"
 
 
 # --- The plan -------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from .extensions import db
 from .models import User
 from .scope import khu_pho_ids
 from .sync import MAX_BATCH, Batch
+from .request_input import clean_json
 
 bp = Blueprint("outbox_upload", __name__)
 
@@ -65,7 +66,7 @@ def outbox_items(data: bytes) -> list:
     if not data:
         raise ValueError(_("Hãy chọn tệp đã lưu từ điện thoại (.json)."))
     try:
-        body = json.loads(data)
+        body = clean_json(json.loads(data))
     except (ValueError, RecursionError):
         raise ValueError(_("Tệp này không phải tệp \"Lưu ra tệp\" của ứng dụng (không đọc được JSON).")) from None
     if not isinstance(body, dict) or body.get("app") != "to-cnscd-outbox" or not isinstance(body.get("items"), list):

@@ -12,13 +12,14 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import IntegerField, StringField
-from wtforms.validators import Length, Optional, URL, ValidationError
+from wtforms.validators import Length, NumberRange, Optional, URL, ValidationError
 
 from .extensions import db
 from .guides import library
 from .help_requests import OTHER
 from .models import HelpRequest, Household, KhuPho, KhuPhoContact, QrScan, Visit, Ward, utcnow
 from .qr import CHANNELS, Source, local_today, parse_tag
+from .request_input import MAX_ID
 from .scope import khu_pho_ids, khu_pho_or_404, require_role
 from .text import fold
 
@@ -174,7 +175,7 @@ def contact(khu_pho_id: int):
 # --- Help requests: the leader's to-do list -------------------------------------------------------
 
 class CloseForm(FlaskForm):
-    household_id = IntegerField(validators=[Optional()])
+    household_id = IntegerField(validators=[Optional(), NumberRange(1, MAX_ID)])
     outcome = StringField(_l("Kết quả"), validators=[Optional(), Length(max=300)])
 
 

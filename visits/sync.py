@@ -29,6 +29,7 @@ from .recording import (CANONICAL_UUID, Outcome, Rejected, VisitInput, checked_u
 from .scope import khu_pho_ids
 from .state import (FACT_FIELDS, expire_derived, load_households, load_states, plain_items,
                     refresh_counters_after_run, write_households)
+from .request_input import clean_json
 from .text import nfc
 
 bp = Blueprint("sync", __name__, url_prefix="/api")
@@ -84,7 +85,7 @@ def batch_items() -> list:
     if not request.is_json:
         raise BadBody(shape)
     try:
-        body = json.loads(request.get_data())
+        body = clean_json(json.loads(request.get_data()))
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than the parser goes
         raise BadBody(shape) from None
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):

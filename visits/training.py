@@ -21,6 +21,7 @@ from .members import teams_in_scope
 
 bp = Blueprint("training", __name__, url_prefix="/training")
 
+EARLIEST_COMPLETION = date(2020, 1, 1)  # before the course existed: a year typed wrong
 DEFAULT_COURSE = "Kỹ năng số cơ bản — nền tảng OneTouch"
 TRAINING_TARGET = 9
 
@@ -45,6 +46,8 @@ class CompletionForm(FlaskForm):
     def validate_completed_on(self, field) -> None:
         if field.data and field.data > date.today():
             raise ValidationError(_l("Ngày hoàn thành không thể ở tương lai."))
+        if field.data and field.data < EARLIEST_COMPLETION:
+            raise ValidationError(_l("Ngày hoàn thành quá xa trong quá khứ; hãy kiểm tra lại năm."))
 
 
 def deadline() -> date | None:

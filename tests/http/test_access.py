@@ -145,14 +145,14 @@ def test_passwords_are_stored_as_argon2id_at_owasp_cost(app, area):
         assert PASSWORD not in stored
 
 
-def test_remember_me_sets_a_30_day_cookie_only_when_asked(client, area):
+def test_remember_me_sets_a_7_day_cookie_only_when_asked(client, area):
     login(client, "member1")
     assert client.get_cookie("remember_token") is None
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     login(client, "member1", remember=True)
     cookie = client.get_cookie("remember_token")
     assert cookie is not None and cookie.http_only
-    assert 29 <= (cookie.expires - __import__("datetime").datetime.now(cookie.expires.tzinfo)).days <= 30
+    assert 6 <= (cookie.expires - __import__("datetime").datetime.now(cookie.expires.tzinfo)).days <= 7
 
 
 def test_deactivating_or_bumping_sessions_logs_the_user_out(as_user, area, app):

@@ -1,0 +1,459 @@
+"""The access matrix: every route of the app (read from app.url_map), as every role, with ids inside and
+outside the role's scope, for GET and POST. A route without a rule fails the test.
+
+ADDING A ROUTE: add one line to RULES, keyed by its endpoint, saying which kinds of user may use it:
+
+    "news.index": Rule(get=TEAM),                                          # any logged-in user, in scope
+    "news.new": Rule(get=MANAGERS, post=MANAGERS, form=lambda w, p: {"title": "Tin"}, writes=True),
+    "exports.ward": Rule(get=STAFF),                                       # staff and admin
+    "guides.page": Rule(get=PUBLIC),                                       # anyone, no login
+
+- get / post: the kinds of user (member, leader, staff, admin; PUBLIC adds anonymous) allowed that method;
+  leave out a method the route does not have.
+- Scope comes from the URL's arguments: each argument name has a builder in ARGUMENTS giving an id inside
+  place "here" (khu phố KP1, ward W1) or "away" (KP9, ward W2). A role may use the route on a place in its
+  scope (SCOPE: member1 and leader1 have KP1, leader2 has neither, staff W1, staff_other W2, admin both).
+  A new argument name needs a builder there, one line; w.pick(p, "kp1", "kp9") gives an existing id (also
+  "ward"/"ward9", "team1"/"team9", "nguyen_trai"/"street9", "h12"/"h9", "member1b"/"member9"), and
+  w.make(Model, **fields) a fresh row, e.g. "story_id": lambda w, p: w.make(NewsStory, khu_pho_id=w.pick(...), ...).
+- form(world, place) -> the POST's fields (the CSRF token is added); json(world, place) -> a JSON body.
+  writes=True: the allowed POST must change the database (proves the body is one that would work, so the
+  refusals are real). refused=(200,): a refusal answered inside a 200 (the sync API rejects per item).
+  scoped=False: the route's form names no place (one's own account), so both places are the same request.
+
+What is checked, for each (role, place, method):
+- allowed GET: 2xx or a redirect that is not to the login page; allowed POST: the same or a 4xx form error
+  (400/409/422), and with writes=True a change in the database;
+- refused: 401 or a redirect to the login page for anonymous, 403/404 for the others, and for POST no row
+  of any table changed (a checksum of every table before and after);
+- every answer carries the security headers (CSP without inline script or eval, nosniff, referrer policy,
+  frame-ancestors), and no HTML page has an inline script, event handler or inline style for the CSP to block.
+"""
+import hashlib
+import io
+import itertools
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from visits.extensions import db
+from visits.models import HelpRequest, Household, ImportJob, KhuPho, Street, Team, User, utcnow
+
+from tests.fixtures import PASSWORD, add_household, add_user, login
+
+# --- Who ------------------------------------------------------------------------------------------------
+
+USERS = {"anonymous": None, "member": "member1", "leader_other": "leader2", "leader": "leader1",
+         "staff_other": "staff_other", "staff": "staff", "admin": "admin"}
+KIND = {"anonymous": "anonymous", "member": "member", "leader_other": "leader", "leader": "leader",
+        "staff_other": "staff", "staff": "staff", "admin": "admin"}
+SCOPE = {"anonymous": set(), "member": {"here"}, "leader_other": set(), "leader": {"here"},
+         "staff_other": {"away"}, "staff": {"here"}, "admin": {"here", "away"}}
+PLACES = ("here", "away")
+
+PUBLIC = frozenset({"anonymous", "member", "leader", "staff", "admin"})
+TEAM = frozenset({"member", "leader", "staff", "admin"})  # every logged-in user
+FIELD = frozenset({"member", "leader"})  # those who walk a khu phố
+LEADS = frozenset({"leader", "staff", "admin"})  # dashboards, QR sheets, help requests
+MANAGERS = frozenset({"leader", "staff"})  # members and training (admin manages through the CLI)
+STAFF = frozenset({"staff", "admin"})
+LEADER = frozenset({"leader"})
+STAFF_ONLY = frozenset({"staff"})
+
+
+@dataclass
+class Rule:
+    get: frozenset = frozenset()
+    post: frozenset = frozenset()
+    form: Callable | None = None
+    json: Callable | None = None
+    writes: bool = False
+    refused: tuple = ()
+    ends_session: bool = False
+    scoped: bool = True
+
+
+# --- The places' ids ---------------------------------------------------------------------------------------
+
+class World:
+    """The area fixture's ward (KP1, KP2 in W1) and KP9 in ward W2 with its own team, street and household."""
+
+    def __init__(self, app, area):
+        self.app, self.ids, self.serial = app, dict(area.ids), itertools.count(1)
+        with app.app_context():
+            team9, team9b = Team(khu_pho_id=area["kp9"], name="Tổ 9"), Team(khu_pho_id=area["kp9"], name="Tổ 9B")
+            db.session.add_all([team9, team9b])
+            db.session.flush()
+            ward9 = db.session.get(KhuPho, area["kp9"]).ward
+            member9 = add_user("member9", "member", team9, ward9)
+            street9 = Street(khu_pho_id=area["kp9"], name="Bãi Cháy", position=1, member_id=member9.id)
+            db.session.add(street9)
+            db.session.flush()
+            h9 = add_household(street9, "9", "Trần Văn Chín", [("Trần Văn Chín", 1970, "smart", "4g")])
+            db.session.commit()
+            self.ids.update(team9=team9.id, team9b=team9b.id, member9=member9.id, street9=street9.id, h9=h9.id,
+                            r9=h9.residents[0].id, ward9=ward9.id)
+            self.uuids = {"here": db.session.get(Household, area["h12"]).uuid, "away": h9.uuid}
+            self.slug = app.extensions["guides"].all()[0].slug
+
+    def pick(self, place, here, away):
+        return self.ids[here] if place == "here" else self.ids[away]
+
+    def n(self) -> int:
+        return next(self.serial)
+
+    def fresh_member(self, place) -> int:
+        """A member of the place's team, made inactive so that deactivate and reactivate both change it."""
+        with self.app.app_context():
+            team = db.session.get(Team, self.pick(place, "team1", "team9"))
+            person = User(username=f"fresh{self.n()}", password_hash="x", role="member", full_name="Fresh",
+                          team_id=team.id, ward_id=team.khu_pho.ward_id, active=False)
+            db.session.add(person)
+            db.session.commit()
+            return person.id
+
+    def fresh_resident(self, place) -> int:
+        with self.app.app_context():
+            from visits.checklist import plan_items, plan_rules
+            from visits.roster import new_resident
+            household = db.session.get(Household, self.pick(place, "h12", "h9"))
+            resident = new_resident(household, f"Người Mới {self.n()}", 1990, {}, plan_items(), plan_rules())
+            db.session.commit()
+            return resident.id
+
+    def make(self, model, **fields) -> int:
+        """A fresh row of any model, committed; its id (see ARGUMENTS)."""
+        with self.app.app_context():
+            row = model(**fields)
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
+    def visit_item(self, place) -> dict:
+        return {"type": "visit", "uuid": str(uuid.uuid4()), "household": self.uuids[place],
+                "recorded_at": utcnow().isoformat(timespec="seconds") + "Z", "outcome": "nobody_home"}
+
+
+# An argument name -> (world, place) -> the value for that place. Arguments absent from PLACE_FREE name a place.
+ARGUMENTS = {
+    "khu_pho_id": lambda w, p: w.pick(p, "kp1", "kp9"),
+    "street_id": lambda w, p: w.pick(p, "nguyen_trai", "street9"),
+    "household_id": lambda w, p: w.pick(p, "h12", "h9"),
+    "resident_id": lambda w, p: w.fresh_resident(p),
+    "user_id": lambda w, p: w.fresh_member(p),
+    "member_id": lambda w, p: w.pick(p, "member1b", "member9"),
+    "request_id": lambda w, p: w.make(HelpRequest, khu_pho_id=w.pick(p, "kp1", "kp9"), address="12 Nguyễn Trãi",
+                                      phone="0912345678", need="khac", consent_at=utcnow()),
+    # A job waiting for confirmation, with no problems: confirm, recheck and cancel all move it on.
+    "job_id": lambda w, p: w.make(ImportJob, ward_id=w.pick(p, "ward", "ward9"), state="preview", filename="ds.xlsx",
+                                  sheet={"headers": ["Họ tên", "Địa chỉ"], "samples": []}, mapping={"1": "full_name"},
+                                  summary={"skipped_rows": 0, "counts": {}, "rows": 0}),
+    "number": lambda w, p: 1,
+    "slug": lambda w, p: w.slug,
+    "kind": lambda w, p: "svg",
+    "filename": lambda w, p: "css/app.css",
+}
+PLACE_FREE = {"number", "slug", "kind", "filename"}
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def outbox_file(w, p):
+    author = "member1" if p == "here" else "member9"
+    body = {"app": "to-cnscd-outbox", "items": [{"username": author, "payload": w.visit_item(p)}]}
+    return {"file": (io.BytesIO(json.dumps(body).encode()), "outbox.json")}
+
+
+FACTS = {"phone_kind": "smart", "sim": "4g", "handset_2g_only": "no", "has_epay": ""}
+
+RULES: dict[str, Rule] = {
+    "static": Rule(get=PUBLIC),
+    "auth.login": Rule(get=PUBLIC, post=PUBLIC, form=lambda w, p: {"username": "member1", "password": "sai-mat-khau"}),
+    "auth.logout": Rule(post=TEAM, ends_session=True),
+    "auth.change_password": Rule(get=TEAM, post=TEAM, writes=True, scoped=False, form=lambda w, p: {
+        "current": PASSWORD, "password": PASSWORD, "confirm": PASSWORD}),  # the same: later logins still work
+    "areas.home": Rule(get=TEAM),
+    "areas.search": Rule(get=TEAM),
+    "areas.khu_pho": Rule(get=TEAM),
+    "areas.street": Rule(get=TEAM),
+    "areas.next_household": Rule(get=TEAM),
+    "households.page": Rule(get=TEAM),
+    "households.add_household": Rule(get=TEAM, post=TEAM, writes=True, form=lambda w, p: {
+        "house_number": f"99/{w.n()}", "change_uuid": new_uuid(), "confirm_duplicate": "y"}),
+    "households.add_resident": Rule(get=TEAM, post=TEAM, writes=True, form=lambda w, p: {
+        "full_name": f"Người Thêm {w.n()}", "change_uuid": new_uuid(), "confirm_duplicate": "y", **FACTS}),
+    "households.correct_resident": Rule(get=TEAM, post=TEAM, writes=True, form=lambda w, p: {
+        "full_name": f"Tên Đã Sửa {w.n()}", "change_uuid": new_uuid(), "birth_year": "1991", **FACTS}),
+    "households.mark_moved": Rule(post=TEAM, writes=True, form=lambda w, p: {"change_uuid": new_uuid()}),
+    "visit_log.save": Rule(post=TEAM, writes=True, form=lambda w, p: {
+        "visit_uuid": new_uuid(), "outcome": "nobody_home"}),
+    "sync.session_info": Rule(get=TEAM),
+    "sync.sync": Rule(post=TEAM, writes=True, refused=(200,), json=lambda w, p: {"items": [w.visit_item(p)]}),
+    "pwa.manifest": Rule(get=PUBLIC),
+    "pwa.service_worker": Rule(get=PUBLIC),
+    "pwa.offline": Rule(get=PUBLIC),
+    "pwa.outbox": Rule(get=PUBLIC),  # an empty shell: the list is drawn from the phone's IndexedDB
+    "pwa.offline_pages": Rule(get=FIELD),  # the pages of one's khu phố, for a phone to keep
+    "team.overview": Rule(get=LEADER),
+    "team.member": Rule(get=LEADER),
+    "team.assign": Rule(post=LEADER, writes=True, form=lambda w, p: {"member_id": ""}),
+    "dashboard.ward": Rule(get=LEADS),
+    "dashboard.activity": Rule(get=LEADS),
+    "dashboard.khu_pho": Rule(get=LEADS),
+    "dashboard.open_households": Rule(get=LEADS),
+    "members.index": Rule(get=MANAGERS),
+    "members.create": Rule(post=MANAGERS, writes=True, form=lambda w, p: {
+        "username": f"moi{w.n()}", "full_name": "Thành Viên Mới", "role": "member",
+        "team_id": w.pick(p, "team1", "team9"), "password": "mot-mat-khau-dai-9"}),
+    "members.deactivate": Rule(post=MANAGERS, writes=True),
+    "members.reactivate": Rule(post=MANAGERS, writes=True),
+    "members.password": Rule(get=MANAGERS, post=MANAGERS, writes=True,
+                             form=lambda w, p: {"password": "mot-mat-khau-dai-9"}),
+    "members.move": Rule(post=STAFF_ONLY, writes=True, form=lambda w, p: {"team_id": w.pick(p, "team2", "team9b")}),
+    "training.index": Rule(get=MANAGERS),
+    "training.record": Rule(post=MANAGERS, writes=True, form=lambda w, p: {
+        "user_id": w.pick(p, "member1b", "member9"), "course": "Kỹ năng số cơ bản", "completed_on": "2026-01-15"}),
+    "imports.index": Rule(get=STAFF),
+    "imports.template": Rule(get=STAFF),
+    "imports.upload": Rule(post=STAFF),  # no file: a form error, nothing written
+    "imports.job": Rule(get=STAFF),
+    "imports.mapping": Rule(get=STAFF, post=STAFF),  # no column chosen: a form error
+    "imports.problems": Rule(get=STAFF),
+    "imports.step": Rule(post=STAFF),
+    "imports.confirm": Rule(post=STAFF, writes=True),
+    "imports.recheck": Rule(post=STAFF, writes=True),
+    "imports.cancel": Rule(post=STAFF, writes=True),
+    "outbox_upload.form": Rule(get=STAFF),
+    "outbox_upload.upload": Rule(post=STAFF, writes=True, refused=(200,), form=outbox_file),
+    "guides.index": Rule(get=PUBLIC),
+    "guides.page": Rule(get=PUBLIC),
+    "guides.hands_on": Rule(get=PUBLIC),
+    "guides.guide_qr": Rule(get=PUBLIC),
+    "guides.khu_pho": Rule(get=PUBLIC),
+    "guides.khu_pho_qr": Rule(get=PUBLIC),
+    "guides.ask_for_help": Rule(get=PUBLIC, post=PUBLIC),  # an empty form: refused with its errors
+    "guides.help_sent": Rule(get=PUBLIC),
+    "outreach.home": Rule(get=LEADS),
+    "outreach.print_guides": Rule(get=LEADS),
+    "outreach.print_flyer": Rule(get=LEADS),
+    "outreach.scans": Rule(get=LEADS),
+    "outreach.contact": Rule(get=LEADS, post=LEADS, writes=True,
+                             form=lambda w, p: {"meeting_place": f"Nhà văn hóa {w.n()}"}),
+    "outreach.help_list": Rule(get=LEADS),
+    "outreach.close_request": Rule(post=LEADS, writes=True, form=lambda w, p: {"outcome": "Đã đến giúp"}),
+}
+
+# --- Checking ------------------------------------------------------------------------------------------------
+
+DENIED = (403, 404)
+FORM_ERRORS = (400, 409, 422)
+
+
+def routes(app):
+    """(endpoint, url rule, methods) of every route, GET and POST only (HEAD and OPTIONS follow GET)."""
+    return [(rule.endpoint, rule, sorted(rule.methods & {"GET", "POST"})) for rule in app.url_map.iter_rules()]
+
+
+def to_login(response) -> bool:
+    return response.status_code in (301, 302, 303) and "/login" in response.headers.get("Location", "")
+
+
+def table_checksum(app) -> str:
+    """Every row of every table, hashed: any write between two calls changes it."""
+    digest = hashlib.sha256()
+    with app.app_context(), db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            rows = sorted(repr(tuple(row)) for row in conn.exec_driver_sql(f'SELECT * FROM "{table.name}"'))
+            digest.update(f"{table.name}:{len(rows)}:{''.join(rows)}".encode())
+    return digest.hexdigest()
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>|\son[a-z]+\s*=|\bhx-on|"
+                           r"javascript:|\bstyle\s*=\s*[\"']|<style", re.IGNORECASE)
+
+
+def page_problems(response) -> list[str]:
+    """What the CSP would block on an HTML page: inline scripts, handlers, styles, javascript: links."""
+    if response.mimetype != "text/html" or response.is_streamed:
+        return []
+    found = INLINE_SCRIPT.search(response.get_data(as_text=True))
+    return [f"inline script or style: {found.group(0)!r}"] if found else []
+
+
+def header_problems(response) -> list[str]:
+    policy = response.headers.get("Content-Security-Policy", "")
+    problems = []
+    if "script-src 'self'" not in policy or "unsafe-inline" in policy or "unsafe-eval" in policy:
+        problems.append(f"CSP {policy!r}")
+    if "frame-ancestors 'none'" not in policy:
+        problems.append("no frame-ancestors")
+    if response.headers.get("X-Content-Type-Options") != "nosniff":
+        problems.append("no nosniff")
+    if not response.headers.get("Referrer-Policy"):
+        problems.append("no Referrer-Policy")
+    return problems
+
+
+class Walker:
+    def __init__(self, app, world, role):
+        self.app, self.world, self.role = app, world, role
+        self.client = app.test_client()
+        self.failures: list[str] = []
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        username = USERS[self.role]
+        if username is not None:
+            assert login(self.client, username, PASSWORD).status_code == 302
+            self.token = self.client.get("/api/session").get_json()["csrf_token"]
+        else:
+            page = self.client.get("/login").get_data(as_text=True)
+            self.token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+
+    def allowed(self, kinds: frozenset, place: str, place_bound: bool) -> bool:
+        if "anonymous" in kinds:
+            return True
+        return KIND[self.role] in kinds and (not place_bound or place in SCOPE[self.role])
+
+    def walk(self, endpoint: str, rule, methods: list[str]) -> None:
+        spec = RULES[endpoint]
+        place_bound = spec.scoped and (bool(set(rule.arguments) - PLACE_FREE) or spec.form is not None
+                                       or spec.json is not None)
+        for place in PLACES if place_bound else PLACES[:1]:
+            for method in methods:
+                kinds = spec.get if method == "GET" else spec.post
+                if not kinds:
+                    self.failures.append(f"{endpoint}: {method} has no rule (add {method.lower()}=... to its Rule)")
+                    continue
+                self.check(endpoint, rule, spec, method, place, self.allowed(kinds, place, place_bound))
+
+    def url(self, rule, place) -> str:
+        missing = [name for name in rule.arguments if name not in ARGUMENTS]
+        assert not missing, f"{rule.endpoint}: add a builder to ARGUMENTS for {missing}"
+        with self.app.test_request_context():
+            from flask import url_for
+            return url_for(rule.endpoint, **{name: ARGUMENTS[name](self.world, place) for name in rule.arguments})
+
+    def check(self, endpoint, rule, spec, method, place, allowed) -> None:
+        url = self.url(rule, place)
+        where = f"{self.role} {method} {url} ({endpoint}, {place})"
+        if method == "GET":
+            response = self.client.get(url)
+            self.judge_get(where, response, allowed)
+        else:
+            before = table_checksum(self.app)
+            response = self.post(url, spec, place)
+            changed = table_checksum(self.app) != before
+            self.judge_post(where, response, allowed, spec, changed)
+            if spec.ends_session and allowed:
+                if self.client.get("/api/session").status_code != 401:
+                    self.failures.append(f"{where}: the session goes on")
+                self.sign_in()
+        self.failures += [f"{where}: {problem}" for problem in header_problems(response) + page_problems(response)]
+        response.close()  # a file sent (static, xlsx) is closed with its response
+
+    def post(self, url, spec, place):
+        if spec.json is not None:
+            return self.client.post(url, json=spec.json(self.world, place), headers={"X-CSRFToken": self.token})
+        data = dict(spec.form(self.world, place)) if spec.form else {}
+        data["csrf_token"] = self.token
+        return self.client.post(url, data=data)
+
+    def judge_get(self, where, response, allowed) -> None:
+        status = response.status_code
+        if allowed and (status >= 400 or to_login(response)):
+            self.failures.append(f"{where}: should be allowed, got {status}")
+        if not allowed and not self.refused(response):
+            self.failures.append(f"{where}: should be refused, got {status}")
+
+    def judge_post(self, where, response, allowed, spec, changed) -> None:
+        status = response.status_code
+        if allowed:
+            if (to_login(response) and not spec.ends_session) or (status >= 400 and status not in FORM_ERRORS):
+                self.failures.append(f"{where}: should be allowed, got {status}")
+            elif spec.writes and not changed:
+                self.failures.append(f"{where}: allowed, but nothing was written (is the rule's form right?)")
+            return
+        if changed:
+            self.failures.append(f"{where}: should be refused, but the database changed (status {status})")
+        if not (self.refused(response) or status in spec.refused):
+            self.failures.append(f"{where}: should be refused, got {status}")
+
+    def refused(self, response) -> bool:
+        if self.role == "anonymous":
+            return response.status_code == 401 or to_login(response)
+        return response.status_code in DENIED
+
+
+@pytest.fixture
+def world(app, area):
+    return World(app, area)
+
+
+def test_every_route_has_a_rule_and_every_rule_a_route(app):
+    endpoints = {endpoint for endpoint, _rule, _methods in routes(app)}
+    assert sorted(endpoints - set(RULES)) == [], "routes without a rule: add them to RULES (see the top of this file)"
+    assert sorted(set(RULES) - endpoints) == [], "rules for routes that no longer exist"
+    for endpoint, rule, methods in routes(app):
+        spec = RULES[endpoint]
+        assert ("GET" in methods) == bool(spec.get), f"{endpoint}: its Rule's get= does not match its methods"
+        assert ("POST" in methods) == bool(spec.post), f"{endpoint}: its Rule's post= does not match its methods"
+        unknown = [name for name in rule.arguments if name not in ARGUMENTS]
+        assert not unknown, f"{endpoint}: add a builder to ARGUMENTS for {unknown}"
+
+
+@pytest.mark.parametrize("role", list(USERS))
+def test_access_matrix(app, world, role):
+    walker = Walker(app, world, role)
+    for endpoint, rule, methods in sorted(routes(app), key=lambda r: r[0]):
+        if endpoint in RULES:
+            walker.walk(endpoint, rule, methods)
+    assert not walker.failures, "\n".join(walker.failures)
+
+
+def test_htmx_is_configured_for_a_strict_csp(client):
+    page = client.get("/login").get_data(as_text=True)
+    config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', page).group(1))
+    assert config["allowEval"] is False and config["allowScriptTags"] is False
+    assert config["includeIndicatorStyles"] is False  # htmx would add an inline <style> the CSP blocks
+
+
+# --- CSRF: every state-changing request needs the session's own token ------------------------------------
+
+def user_for(kinds: frozenset) -> str:
+    """A role allowed to make the request on place "here", so that only the token is missing."""
+    return next(role for role in ("anonymous", "staff", "leader", "member", "admin") if KIND[role] in kinds)
+
+
+def test_every_post_without_the_sessions_own_token_is_refused_and_writes_nothing(app, world):
+    stranger = Walker(app, world, "anonymous").token  # a valid token, of another session
+    failures = []
+    for endpoint, rule, methods in sorted(routes(app), key=lambda r: r[0]):
+        spec = RULES.get(endpoint)
+        if "POST" not in methods or spec is None:
+            continue
+        walker = Walker(app, world, user_for(spec.post))
+        for token in (None, stranger, "x" * 20):
+            url = walker.url(rule, "here")
+            before = table_checksum(app)
+            if spec.json is not None:
+                headers = {"X-CSRFToken": token} if token else {}
+                response = walker.client.post(url, json=spec.json(world, "here"), headers=headers)
+            else:
+                data = dict(spec.form(world, "here")) if spec.form else {}
+                if token:
+                    data["csrf_token"] = token
+                response = walker.client.post(url, data=data)
+            response.close()
+            if response.status_code != 400 or table_checksum(app) != before:
+                failures.append(f"{walker.role} POST {url} ({endpoint}) with token {token!r:.12}: "
+                                f"{response.status_code}, written: {table_checksum(app) != before}")
+        if spec.ends_session and walker.client.get("/api/session").status_code != 200:
+            failures.append(f"{endpoint}: the session ended without a token")
+    assert not failures, "\n".join(failures)

@@ -1,0 +1,56 @@
+"""What reaches the views is clean text and ids that fit a column, whatever was sent.
+
+- Unicode NFC everywhere: "Nguyễn" typed with a combining tilde and hook (as some phone keyboards do) is the
+  same text as the precomposed one, for names, addresses, searches and passwords.
+- Control characters (NUL and the like; a tab or a new line stays) and lone surrogates are dropped: nobody
+  types them, and the databases refuse them (PostgreSQL text cannot hold NUL; neither database stores a
+  lone surrogate as UTF-8), so they would otherwise fail the request with a 500.
+- An id in a URL above the largest integer a PostgreSQL column holds matches no route (404), rather than
+  failing the query.
+
+Form values are cleaned as the request parses them (CleanRequest); JSON bodies where they are parsed by hand
+(clean_json, in visits/sync.py and visits/outbox_upload.py).
+"""
+import re
+import unicodedata
+
+from flask import Request
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2 ** 31 - 1
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    if text.isascii() and text.isprintable():
+        return text  # the usual case, first
+    return unicodedata.normalize("NFC", _UNWANTED.sub("", text))
+
+
+def clean_json(value):
+    """A parsed JSON value with every string, keys too, cleaned (see clean_text)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_json(k): clean_json(v) for k, v in value.items()}
+    return value
+
+
+class CleanRequest(Request):
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        form = self.__dict__.get("form")
+        if form:
+            pairs = [(key, value) for key, value in form.items(multi=True)]
+            cleaned = [(clean_text(key), clean_text(value)) for key, value in pairs]
+            if cleaned != pairs:
+                self.__dict__["form"] = self.parameter_storage_class(cleaned)
+
+
+class IdConverter(IntegerConverter):
+    """<int:…> in every route: no larger than a database id can be."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

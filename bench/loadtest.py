@@ -84,7 +84,8 @@ def postgres_schema() -> tuple[str, callable]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}", drop
+    # application_name marks the server's connections, so that PostgreSQL's own CPU time for them is counted.
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}&application_name={schema}", drop
 
 
 def build_ward(uri: str) -> None:
@@ -238,20 +239,24 @@ class Gunicorn:
                 raise RuntimeError(f"gunicorn did not start: {self.errors()}")
             time.sleep(0.2)
 
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by gunicorn's master and its live workers."""
-        ticks = os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU time (user + system) used so far by each of gunicorn's processes and, on PostgreSQL, by each of
+        the database's processes serving it."""
         pids = [self.process.pid]
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             pids += [int(p) for p in (task / "children").read_text().split()]
-        total = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+        return {pid: process_cpu(pid) for pid in pids + self.database_pids()}
+
+    def database_pids(self) -> list[int]:
+        from sqlalchemy.engine import make_url
+        url = make_url(self.uri)
+        name = url.query.get("application_name")
+        if not name:
+            return []
+        import psycopg
+        with psycopg.connect(url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)) as c:
+            return [pid for (pid,) in c.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                                                (name,))]
 
     def errors(self) -> str:
         return (self.directory / "gunicorn.log").read_text(errors="replace")
@@ -266,6 +271,18 @@ class Gunicorn:
                 self.process.wait()
             self.process = None
             self.log.close()
+
+
+def process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def used_since(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 # --- The clients -------------------------------------------------------------------------------------------
@@ -393,7 +410,7 @@ async def load(server: Gunicorn, usernames: list[str], places: dict[str, KhuPho]
         started, server_cpu, client_cpu = time.monotonic(), server.cpu_seconds(), time.process_time()
         await asyncio.gather(*(m.run(s, started + SECONDS) for m, s in zip(members, sessions)))
         clock.wall = time.monotonic() - started
-        clock.server_cpu = server.cpu_seconds() - server_cpu
+        clock.server_cpu = used_since(server_cpu, server.cpu_seconds())
         clock.client_cpu = time.process_time() - client_cpu
     finally:
         await asyncio.gather(*(s.close() for s in sessions))
@@ -437,7 +454,8 @@ def run(backend: str) -> bool:
     print(f"# {backend}: {CLIENTS} members logged in in {clock.logins:.1f} s; {clock.wall:.1f} s of load; "
           f"{WORKERS} workers x {THREADS} threads; think {THINK[0]}-{THINK[1]} s; "
           f"{len(tally.acknowledged)} visits acknowledged; load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    print(f"#   CPU per request: server {clock.server_cpu / max(requests, 1) * 1000:.1f} ms, "
+    print(f"#   CPU per request: server {clock.server_cpu / max(requests, 1) * 1000:.1f} ms "
+          f"({'gunicorn and its PostgreSQL backends' if backend == 'postgres' else 'gunicorn'}), "
           f"load generator {clock.client_cpu / max(requests, 1) * 1000:.1f} ms; the 2 cores would serve about "
           f"{2 * requests / max(clock.server_cpu + clock.client_cpu, 1e-9):.0f} requests/s with nothing else running",
           file=sys.stderr)
@@ -454,6 +472,8 @@ def run(backend: str) -> bool:
     print(f"BENCH load_errors_{backend} {len(tally.errors)} errors")
     print(f"BENCH load_visits_{backend} {len(tally.acknowledged)} visits")
     print(f"BENCH load_server_cpu_ms_{backend} {clock.server_cpu / max(requests, 1) * 1000:.2f} ms/request")
+    print(f"BENCH load_capacity_rps_{backend} {2 * requests / max(clock.server_cpu + clock.client_cpu, 1e-9):.0f} "
+          "requests/s")
     return not problems
 
 

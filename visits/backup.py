@@ -116,8 +116,10 @@ def backup_revision(url: URL, path: Path) -> str:
 
 def backup_sqlite(source: Path, destination: Path) -> None:
     """Copy a live database with the online backup API, to a temporary name first, then check it and rename."""
+    if not source.exists():
+        raise BackupError(f"Không có cơ sở dữ liệu {source} để sao lưu.")
     partial = destination.with_name(destination.name + ".partial")
-    origin = sqlite3.connect(source)
+    origin = sqlite3.connect(f"file:{source}?mode=rw", uri=True)  # never creates an empty database
     copy = sqlite3.connect(partial)
     try:
         origin.execute("PRAGMA busy_timeout=15000")

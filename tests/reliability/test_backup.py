@@ -160,3 +160,10 @@ def test_backup_does_not_overwrite_a_file(app, runner, tmp_path):
     refused = runner.invoke(args=["backup", str(existing)])
     assert refused.exit_code != 0 and "đã có" in refused.output
     assert existing.read_text() == "an earlier backup"
+
+
+def test_backup_of_a_missing_sqlite_database_refuses_and_creates_nothing(tmp_path):
+    app = create_app(base_config(f"sqlite:///{tmp_path}/absent.sqlite"))
+    refused = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "backup")])
+    assert refused.exit_code != 0 and "Không có cơ sở dữ liệu" in refused.output
+    assert not (tmp_path / "absent.sqlite").exists() and not (tmp_path / "backup").exists()

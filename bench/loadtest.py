@@ -240,12 +240,15 @@ class Gunicorn:
             time.sleep(0.2)
 
     def cpu_seconds(self) -> dict[int, float]:
-        """CPU time (user + system) used so far by each of gunicorn's processes and, on PostgreSQL, by each of
-        the database's processes serving it."""
+        """CPU time (user + system) used so far by each of gunicorn's processes."""
         pids = [self.process.pid]
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             pids += [int(p) for p in (task / "children").read_text().split()]
-        return {pid: process_cpu(pid) for pid in pids + self.database_pids()}
+        return {pid: process_cpu(pid) for pid in pids}
+
+    def database_cpu_seconds(self) -> dict[int, float]:
+        """On PostgreSQL: CPU time used so far by each of the database's processes serving gunicorn."""
+        return {pid: process_cpu(pid) for pid in self.database_pids()}
 
     def database_pids(self) -> list[int]:
         from sqlalchemy.engine import make_url
@@ -384,6 +387,7 @@ class Clock:
     """The measured window: wall seconds, and CPU seconds of the server and of this load generator."""
     wall: float = 0.0
     server_cpu: float = 0.0
+    database_cpu: float = 0.0  # PostgreSQL's processes serving gunicorn
     client_cpu: float = 0.0
     logins: float = 0.0
 
@@ -408,9 +412,11 @@ async def load(server: Gunicorn, usernames: list[str], places: dict[str, KhuPho]
         await asyncio.gather(*(log_in(m, s) for m, s in zip(members, sessions)))
         clock.logins = time.monotonic() - started
         started, server_cpu, client_cpu = time.monotonic(), server.cpu_seconds(), time.process_time()
+        database_cpu = server.database_cpu_seconds()
         await asyncio.gather(*(m.run(s, started + SECONDS) for m, s in zip(members, sessions)))
         clock.wall = time.monotonic() - started
         clock.server_cpu = used_since(server_cpu, server.cpu_seconds())
+        clock.database_cpu = used_since(database_cpu, server.database_cpu_seconds())
         clock.client_cpu = time.process_time() - client_cpu
     finally:
         await asyncio.gather(*(s.close() for s in sessions))
@@ -454,16 +460,20 @@ def run(backend: str) -> bool:
     print(f"# {backend}: {CLIENTS} members logged in in {clock.logins:.1f} s; {clock.wall:.1f} s of load; "
           f"{WORKERS} workers x {THREADS} threads; think {THINK[0]}-{THINK[1]} s; "
           f"{len(tally.acknowledged)} visits acknowledged; load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    print(f"#   CPU per request: server {clock.server_cpu / max(requests, 1) * 1000:.1f} ms "
-          f"({'gunicorn and its PostgreSQL backends' if backend == 'postgres' else 'gunicorn'}), "
-          f"load generator {clock.client_cpu / max(requests, 1) * 1000:.1f} ms; the 2 cores would serve about "
-          f"{2 * requests / max(clock.server_cpu + clock.client_cpu, 1e-9):.0f} requests/s with nothing else running",
-          file=sys.stderr)
+    per_request = {name: seconds / max(requests, 1) * 1000 for name, seconds in
+                   (("gunicorn", clock.server_cpu), ("database", clock.database_cpu), ("client", clock.client_cpu))}
+    capacity = 2 * requests / max(clock.server_cpu + clock.database_cpu + clock.client_cpu, 1e-9)
+    print(f"#   CPU per request: gunicorn {per_request['gunicorn']:.1f} ms, PostgreSQL {per_request['database']:.1f} ms, "
+          f"load generator {per_request['client']:.1f} ms; the 2 cores would serve about {capacity:.0f} requests/s "
+          "with nothing else running", file=sys.stderr)
     for name, values in tally.latencies.items():
         print(f"#   {name:<9} {len(values):>6} requests, p50 {percentile(values, .5) * 1000:.0f} ms, "
               f"p95 {percentile(values, .95) * 1000:.0f} ms", file=sys.stderr)
     for error in sorted(set(tally.errors))[:10]:
         print(f"#   error: {error}", file=sys.stderr)
+    for line in log.splitlines():
+        if "WORKER TIMEOUT" in line or "Error" in line or "locked" in line:
+            print(f"#   gunicorn: {line[:200]}", file=sys.stderr)
     for problem in problems:
         print(f"# FAILED {backend}: {problem}", file=sys.stderr)
     print(f"BENCH load_rps_{backend} {requests / clock.wall:.1f} requests/s")
@@ -471,9 +481,8 @@ def run(backend: str) -> bool:
         print(f"BENCH load_p{share}_ms_{backend} {percentile(everything, share / 100) * 1000:.1f} ms")
     print(f"BENCH load_errors_{backend} {len(tally.errors)} errors")
     print(f"BENCH load_visits_{backend} {len(tally.acknowledged)} visits")
-    print(f"BENCH load_server_cpu_ms_{backend} {clock.server_cpu / max(requests, 1) * 1000:.2f} ms/request")
-    print(f"BENCH load_capacity_rps_{backend} {2 * requests / max(clock.server_cpu + clock.client_cpu, 1e-9):.0f} "
-          "requests/s")
+    print(f"BENCH load_server_cpu_ms_{backend} {per_request['gunicorn'] + per_request['database']:.2f} ms/request")
+    print(f"BENCH load_capacity_rps_{backend} {capacity:.0f} requests/s")
     return not problems
 
 

@@ -463,7 +463,8 @@ def run(backend: str) -> bool:
     per_request = {name: seconds / max(requests, 1) * 1000 for name, seconds in
                    (("gunicorn", clock.server_cpu), ("database", clock.database_cpu), ("client", clock.client_cpu))}
     capacity = 2 * requests / max(clock.server_cpu + clock.database_cpu + clock.client_cpu, 1e-9)
-    print(f"#   CPU per request: gunicorn {per_request['gunicorn']:.1f} ms, PostgreSQL {per_request['database']:.1f} ms, "
+    print(f"#   CPU per request: gunicorn {per_request['gunicorn']:.1f} ms, "
+          f"PostgreSQL {per_request['database']:.1f} ms, "
           f"load generator {per_request['client']:.1f} ms; the 2 cores would serve about {capacity:.0f} requests/s "
           "with nothing else running", file=sys.stderr)
     for name, values in tally.latencies.items():

@@ -50,13 +50,14 @@ def configure(app: Flask, test_config: dict | None) -> None:
 def configure_extensions(app: Flask) -> None:
     from . import audit  # noqa: F401 - registers the session hook that logs changes
     from .database import configure_sqlite
-    from .i18n import select_locale
+    from .i18n import install_template_gettext, select_locale
     db.init_app(app)
     configure_sqlite(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"),
                      render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
     htmx.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -83,3 +84,4 @@ def register_blueprints(app: Flask) -> None:
     from . import manage, setup, wards  # first run, admin's wards, staff shape khu phố, streets, teams
     for module in (setup, wards, manage):
         app.register_blueprint(module.bp)
+    from . import backup; app.register_blueprint(backup.bp)  # flask backup / restore

@@ -6,7 +6,7 @@ from flask import (Blueprint, current_app, flash, get_flashed_messages, jsonify,
                    session, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_url, login_user, logout_user
+from flask_login import current_user, login_required, login_url, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
@@ -109,9 +109,7 @@ def login():
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == typed_username()))
         if verify_password(user.password_hash if user else None, form.password.data) and user.active:
-            user.signed_in_at = sessions.now()
-            login_user(user, remember=form.remember.data)
-            sessions.start_session(remember=form.remember.data)
+            sessions.log_in(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))
         flash(_("Sai tên đăng nhập hoặc mật khẩu."), "error")
     status = 400 if request.method == "POST" else 200
@@ -145,10 +143,7 @@ def change_password():
             user.password_hash = hash_password(form.password.data)
             user.session_version += 1
             db.session.commit()
-            user.signed_in_at = sessions.now()
-            remembered = bool(session.get("remembered"))
-            login_user(user, remember=remembered)  # this session goes on, under the new version
-            sessions.start_session(remember=remembered)
+            sessions.log_in(user, remember=bool(session.get("remembered")))  # this session goes on, new version
             flash(_("Đã đổi mật khẩu. Các máy khác đang đăng nhập tài khoản này đã bị đăng xuất."), "success")
             return see_other(url_for("areas.home"))
         form.current.errors.append(_("Mật khẩu đang dùng không đúng."))

@@ -14,7 +14,7 @@ log in again, and the outbox is sent after.
 import time
 
 from flask import Flask, current_app, request, session
-from flask_login import logout_user, user_loaded_from_cookie
+from flask_login import login_user, logout_user, user_loaded_from_cookie
 
 SEEN_EVERY = 60  # seconds: the session cookie is rewritten at most once a minute to record activity
 
@@ -28,6 +28,13 @@ def start_session(remember: bool) -> None:
     """Called right after a password login."""
     session["seen"] = now()
     session["remembered"] = bool(remember)
+
+
+def log_in(user, remember: bool = False) -> None:
+    """A password was just typed (login, first admin, own password changed): a session that starts now."""
+    user.signed_in_at = now()
+    login_user(user, remember=remember)
+    start_session(remember=remember)
 
 
 def logged_in_session(user) -> dict:

@@ -6,11 +6,11 @@ the writing transaction, under a lock, so two people submitting at once still ma
 from flask import Blueprint, abort, flash, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user
 from sqlalchemy import select, text
 from wtforms import PasswordField
 from wtforms.validators import EqualTo
 
+from . import sessions
 from .extensions import db
 from .members import AccountForm
 from .models import User
@@ -48,7 +48,7 @@ def first_admin():
                      password_hash=hash_password(form.password.data), active=True, session_version=1)
         db.session.add(admin)
         db.session.commit()
-        login_user(admin)
+        sessions.log_in(admin)  # timed from now, like any password login
         flash(_("Đã tạo tài khoản quản trị %(name)s. Bước tiếp theo: tạo phường.", name=admin.username),
               "success")
         return see_other(url_for("wards.index"))

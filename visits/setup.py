@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from wtforms import PasswordField
 from wtforms.validators import EqualTo
 
+from . import sessions
 from .extensions import db
 from .members import AccountForm
 from .models import User
@@ -48,7 +49,9 @@ def first_admin():
                      password_hash=hash_password(form.password.data), active=True, session_version=1)
         db.session.add(admin)
         db.session.commit()
+        admin.signed_in_at = sessions.now()  # as a password login does, or the next request finds no session
         login_user(admin)
+        sessions.start_session(remember=False)
         flash(_("Đã tạo tài khoản quản trị %(name)s. Bước tiếp theo: tạo phường.", name=admin.username),
               "success")
         return see_other(url_for("wards.index"))

@@ -267,7 +267,8 @@ def test_no_name_or_phone_in_any_link_of_the_pages(as_user, app, area):
 
 def test_no_route_takes_a_name_or_phone_in_its_path(app):
     """Paths carry ids, slugs and file names only: a new route with a name in it must be a deliberate choice."""
-    allowed = {"filename", "kind", "number", "slug"}
+    allowed = {"filename", "kind", "number", "slug", "change", "month_text"}  # change: deactivate|reactivate;
+    # month_text: YYYY-MM, anything else is 404
     for rule in app.url_map.iter_rules():
         for argument in rule.arguments:
             assert argument.endswith("_id") or argument in allowed, (rule.rule, argument)

@@ -84,7 +84,7 @@ def test_a_password_with_diacritics_works_however_the_keyboard_composed_it(as_us
     assert login(app.test_client(), "member1", decomposed).status_code == 302
 
 
-def test_forgotten_passwords_are_reset_by_a_person_not_an_email_link(client):
+def test_forgotten_passwords_are_reset_by_a_person_not_an_email_link(client, area):  # no user: /login is /setup/
     page = client.get("/login").get_data(as_text=True)
     assert "nhờ tổ trưởng hoặc cán bộ phường đặt lại" in page
     assert "email" not in page.lower() and "quên mật khẩu?</a>" not in page.lower()

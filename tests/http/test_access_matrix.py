@@ -13,6 +13,7 @@ ADDING A ROUTE: add one line to RULES, keyed by its endpoint, saying which kinds
 - Scope comes from the URL's arguments: each argument name has a builder in ARGUMENTS giving an id inside
   place "here" (khu phố KP1, ward W1) or "away" (KP9, ward W2). A role may use the route on a place in its
   scope (SCOPE: member1 and leader1 have KP1, leader2 has neither, staff W1, staff_other W2, admin both).
+  A POST's form may name the place too (form=...); a GET is bound by its URL alone (it sends no form).
   A new argument name needs a builder there, one line; w.pick(p, "kp1", "kp9") gives an existing id (also
   "ward"/"ward9", "team1"/"team9", "nguyen_trai"/"street9", "h12"/"h9", "member1b"/"member9"), and
   w.make(Model, **fields) a fresh row, e.g. "story_id": lambda w, p: w.make(NewsStory, khu_pho_id=w.pick(...), ...).

@@ -13,6 +13,7 @@ ADDING A ROUTE: add one line to RULES, keyed by its endpoint, saying which kinds
 - Scope comes from the URL's arguments: each argument name has a builder in ARGUMENTS giving an id inside
   place "here" (khu phố KP1, ward W1) or "away" (KP9, ward W2). A role may use the route on a place in its
   scope (SCOPE: member1 and leader1 have KP1, leader2 has neither, staff W1, staff_other W2, admin both).
+  A POST's form may name the place too (form=...); a GET is bound by its URL alone (it sends no form).
   A new argument name needs a builder there, one line; w.pick(p, "kp1", "kp9") gives an existing id (also
   "ward"/"ward9", "team1"/"team9", "nguyen_trai"/"street9", "h12"/"h9", "member1b"/"member9"), and
   w.make(Model, **fields) a fresh row, e.g. "story_id": lambda w, p: w.make(NewsStory, khu_pho_id=w.pick(...), ...).
@@ -20,6 +21,10 @@ ADDING A ROUTE: add one line to RULES, keyed by its endpoint, saying which kinds
   writes=True: the allowed POST must change the database (proves the body is one that would work, so the
   refusals are real). refused=(200,): a refusal answered inside a 200 (the sync API rejects per item).
   scoped=False: the route's form names no place (one's own account), so both places are the same request.
+  args={name: builder}: this route's own builder for an argument, where the shared one would not do (an
+  empty street to delete, a staff account rather than a member).
+  NOBODY: a method no one may use here (the first-run page once users exist); with refused=(404,) an
+  anonymous refusal may be a 404 rather than the login page.
 
 What is checked, for each (role, place, method):
 - allowed GET: 2xx or a redirect that is not to the login page; allowed POST: the same or a 4xx form error
@@ -36,12 +41,14 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable
 
 import pytest
 
 from visits.extensions import db
-from visits.models import HelpRequest, Household, ImportJob, KhuPho, Street, Team, User, utcnow
+from visits.models import (GroupSession, GroupSessionAttendee, HelpRequest, Household, ImportJob, KhuPho, NewsStory,
+                           Street, Team, User, utcnow)
 
 from tests.fixtures import PASSWORD, add_household, add_user, login
 
@@ -63,6 +70,8 @@ MANAGERS = frozenset({"leader", "staff"})  # members and training (admin manages
 STAFF = frozenset({"staff", "admin"})
 LEADER = frozenset({"leader"})
 STAFF_ONLY = frozenset({"staff"})
+ADMIN = frozenset({"admin"})
+NOBODY = frozenset({"nobody"})  # a kind no user has: refused to everyone
 
 
 @dataclass
@@ -75,6 +84,7 @@ class Rule:
     refused: tuple = ()
     ends_session: bool = False
     scoped: bool = True
+    args: dict | None = None
 
 
 # --- The places' ids ---------------------------------------------------------------------------------------
@@ -125,6 +135,26 @@ class World:
             db.session.commit()
             return resident.id
 
+    def fresh_street(self, place) -> int:
+        """An empty street last in the khu phố's walking order, given to nobody (to move, give out, delete)."""
+        return self.make(Street, khu_pho_id=self.pick(place, "kp1", "kp9"), name=f"Ngõ Mới {self.n()}",
+                         position=99)
+
+    def fresh_staff(self, place) -> int:
+        """A staff account of the place's ward, locked, so that reactivating it changes it."""
+        return self.make(User, username=f"canbo{self.n()}", password_hash="x", role="staff", full_name="Cán Bộ",
+                         ward_id=self.pick(place, "ward", "ward9"), active=False)
+
+    def fresh_session(self, place, attendee: bool = False) -> int:
+        """A group session of the place's khu phố, with An (or Chín) attending when attendee is true."""
+        session_id = self.make(GroupSession, khu_pho_id=self.pick(place, "kp1", "kp9"), held_on=date(2025, 6, 1),
+                               kind="hop_to_dan_pho", topic=f"Chuyển đổi số {self.n()}")
+        if attendee:
+            with self.app.app_context():
+                db.session.add(GroupSessionAttendee(session_id=session_id, resident_id=self.pick(place, "an", "r9")))
+                db.session.commit()
+        return session_id
+
     def make(self, model, **fields) -> int:
         """A fresh row of any model, committed; its id (see ARGUMENTS)."""
         with self.app.app_context():
@@ -152,12 +182,19 @@ ARGUMENTS = {
     "job_id": lambda w, p: w.make(ImportJob, ward_id=w.pick(p, "ward", "ward9"), state="preview", filename="ds.xlsx",
                                   sheet={"headers": ["Họ tên", "Địa chỉ"], "samples": []}, mapping={"1": "full_name"},
                                   summary={"skipped_rows": 0, "counts": {}, "rows": 0}),
+    "ward_id": lambda w, p: w.pick(p, "ward", "ward9"),
+    "team_id": lambda w, p: w.make(Team, khu_pho_id=w.pick(p, "kp1", "kp9"), name=f"Tổ Mới {w.n()}"),  # empty
+    "story_id": lambda w, p: w.make(NewsStory, ward_id=w.pick(p, "ward", "ward9"), khu_pho_id=w.pick(p, "kp1", "kp9"),
+                                    title=f"Tin cũ {w.n()}", posted_on=date(2025, 6, 1)),
+    "session_id": lambda w, p: w.fresh_session(p),
     "number": lambda w, p: 1,
     "slug": lambda w, p: w.slug,
     "kind": lambda w, p: "svg",
     "filename": lambda w, p: "css/app.css",
+    "month_text": lambda w, p: "2025-06",  # a month that is over: its report may be sent
+    "change": lambda w, p: "reactivate",  # the fresh staff account is locked
 }
-PLACE_FREE = {"number", "slug", "kind", "filename"}
+PLACE_FREE = {"number", "slug", "kind", "filename", "month_text", "change"}
 
 
 def new_uuid() -> str:
@@ -171,6 +208,19 @@ def outbox_file(w, p):
 
 
 FACTS = {"phone_kind": "smart", "sim": "4g", "handset_2g_only": "no", "has_epay": ""}
+PAST_DAY = "2025-06-15"
+NEW_PASSWORD = "mot-mat-khau-dai-9"
+
+
+def story_form(w, p):
+    return {"title": f"Tin chuyển đổi số {w.n()}", "url": "https://example.vn/tin", "posted_on": PAST_DAY,
+            "khu_pho_id": w.pick(p, "kp1", "kp9")}
+
+
+def session_form(w, p):
+    return {"session_uuid": new_uuid(), "held_on": PAST_DAY, "kind": "hop_to_dan_pho",
+            "khu_pho_id": w.pick(p, "kp1", "kp9"), "topic": f"Dịch vụ công trực tuyến {w.n()}"}
+
 
 RULES: dict[str, Rule] = {
     "static": Rule(get=PUBLIC),
@@ -179,7 +229,7 @@ RULES: dict[str, Rule] = {
     "auth.change_password": Rule(get=TEAM, post=TEAM, writes=True, scoped=False, form=lambda w, p: {
         "current": PASSWORD, "password": PASSWORD, "confirm": PASSWORD}),  # the same: later logins still work
     "areas.home": Rule(get=TEAM),
-    "areas.search": Rule(get=TEAM),
+    "areas.search": Rule(get=TEAM, post=TEAM, scoped=False, form=lambda w, p: {"q": "Nguyễn"}),  # one's own scope
     "areas.khu_pho": Rule(get=TEAM),
     "areas.street": Rule(get=TEAM),
     "areas.next_household": Rule(get=TEAM),
@@ -247,6 +297,69 @@ RULES: dict[str, Rule] = {
                              form=lambda w, p: {"meeting_place": f"Nhà văn hóa {w.n()}"}),
     "outreach.help_list": Rule(get=LEADS),
     "outreach.close_request": Rule(post=LEADS, writes=True, form=lambda w, p: {"outcome": "Đã đến giúp"}),
+    # The ward's registers: staff their ward's, a leader their khu phố's; members and admin nothing.
+    "news.index": Rule(get=MANAGERS),
+    "news.create": Rule(post=MANAGERS, writes=True, form=story_form),
+    "news.edit": Rule(get=MANAGERS, post=MANAGERS, writes=True, form=story_form),
+    "news.delete": Rule(post=MANAGERS, writes=True),
+    "group_sessions.index": Rule(get=MANAGERS),
+    "group_sessions.create": Rule(get=MANAGERS, post=MANAGERS, writes=True, form=session_form),
+    "group_sessions.page": Rule(get=MANAGERS),
+    "group_sessions.edit": Rule(get=MANAGERS, post=MANAGERS, writes=True, form=session_form),
+    "group_sessions.delete": Rule(post=MANAGERS, writes=True),
+    "group_sessions.add_attendees": Rule(post=MANAGERS, writes=True,
+                                         form=lambda w, p: {"resident_id": w.pick(p, "an", "r9")}),
+    "group_sessions.remove_attendees": Rule(post=MANAGERS, writes=True,
+                                            args={"session_id": lambda w, p: w.fresh_session(p, attendee=True)},
+                                            form=lambda w, p: {"resident_id": w.pick(p, "an", "r9")}),
+    "training_import.index": Rule(get=MANAGERS),
+    "training_import.template": Rule(get=MANAGERS),
+    "training_import.upload": Rule(post=MANAGERS),  # no file: a form error, nothing written
+    "training_import.confirm": Rule(post=MANAGERS),  # no signed rows: 400, nothing written
+    # The monthly report: staff their ward's, a leader their khu phố's row, admin looks; only staff send.
+    "reports.month": Rule(get=LEADS),
+    "reports.workbook": Rule(get=LEADS),
+    "reports.send": Rule(post=STAFF_ONLY, writes=True),
+    "dashboard.trend": Rule(get=LEADS),
+    "audit.index": Rule(get=STAFF),
+    "privacy.page": Rule(get=PUBLIC),
+    "privacy.erase": Rule(get=LEADS, post=LEADS, writes=True),
+    # First run: once any user exists (always, here) the page is 404 to everyone and makes no second admin.
+    "setup.first_admin": Rule(get=NOBODY, post=NOBODY, refused=(404,), scoped=False, form=lambda w, p: {
+        "username": f"quantri{w.n()}", "full_name": "Quản Trị", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    # Admin's wards and their staff accounts.
+    "wards.index": Rule(get=ADMIN),
+    "wards.create": Rule(post=ADMIN, writes=True, scoped=False, form=lambda w, p: {
+        "code": f"P{w.n()}", "name": "Phường Mới", "province": "Quảng Ninh"}),
+    "wards.page": Rule(get=ADMIN),
+    "wards.edit": Rule(post=ADMIN, writes=True, form=lambda w, p: {
+        "code": "W1" if p == "here" else "W2", "name": f"Phường Đổi Tên {w.n()}", "province": "Quảng Ninh"}),
+    "wards.create_staff": Rule(post=ADMIN, writes=True, form=lambda w, p: {
+        "username": f"canbomoi{w.n()}", "full_name": "Cán Bộ Mới", "password": NEW_PASSWORD}),
+    "wards.lock_staff": Rule(post=ADMIN, writes=True, args={"user_id": lambda w, p: w.fresh_staff(p)}),
+    "wards.staff_password": Rule(get=ADMIN, post=ADMIN, writes=True, args={"user_id": lambda w, p: w.fresh_staff(p)},
+                                 form=lambda w, p: {"password": NEW_PASSWORD}),
+    # Shaping a ward: staff their ward's khu phố and teams (admin any), leaders also their khu phố's streets.
+    "manage.index": Rule(get=LEADS),  # each one's way in: a redirect
+    "manage.ward": Rule(get=STAFF),
+    "manage.create_khu_pho": Rule(post=STAFF, writes=True, form=lambda w, p: {
+        "code": f"KPM{w.n()}", "name": "Khu phố Mới"}),
+    "manage.khu_pho": Rule(get=LEADS),
+    "manage.edit_khu_pho": Rule(post=STAFF, writes=True, form=lambda w, p: {
+        "code": "KP1" if p == "here" else "KP9", "name": f"Khu phố Đổi Tên {w.n()}"}),
+    "manage.delete_khu_pho": Rule(post=STAFF, writes=True, form=lambda w, p: {"confirm": "y"}, args={
+        "khu_pho_id": lambda w, p: w.make(KhuPho, ward_id=w.pick(p, "ward", "ward9"), code=f"KPX{w.n()}",
+                                          name="Khu phố Trống")}),
+    "manage.create_street": Rule(post=LEADS, writes=True, form=lambda w, p: {"name": f"Ngõ {w.n()}"}),
+    "manage.rename_street": Rule(post=LEADS, writes=True, form=lambda w, p: {"name": f"Phố Đổi Tên {w.n()}"}),
+    "manage.move_street": Rule(post=LEADS, writes=True, form=lambda w, p: {"direction": "up"},
+                               args={"street_id": lambda w, p: w.fresh_street(p)}),
+    "manage.assign_street": Rule(post=LEADS, writes=True, args={"street_id": lambda w, p: w.fresh_street(p)},
+                                 form=lambda w, p: {"member_id": w.pick(p, "member1b", "member9")}),
+    "manage.delete_street": Rule(post=LEADS, writes=True, args={"street_id": lambda w, p: w.fresh_street(p)}),
+    "manage.create_team": Rule(post=STAFF, writes=True, form=lambda w, p: {"name": f"Tổ {w.n()}"}),
+    "manage.rename_team": Rule(post=STAFF, writes=True, form=lambda w, p: {"name": f"Tổ Đổi Tên {w.n()}"}),
+    "manage.delete_team": Rule(post=STAFF, writes=True),
 }
 
 # --- Checking ------------------------------------------------------------------------------------------------
@@ -279,8 +392,10 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]
 
 
 def page_problems(response) -> list[str]:
-    """What the CSP would block on an HTML page: inline scripts, handlers, styles, javascript: links."""
-    if response.mimetype != "text/html" or response.is_streamed:
+    """What the CSP would block on an HTML page: inline scripts, handlers, styles, javascript: links.
+
+    Not `response.is_streamed`: every test client response is streamed until read, so that skipped them all."""
+    if response.mimetype != "text/html":
         return []
     found = INLINE_SCRIPT.search(response.get_data(as_text=True))
     return [f"inline script or style: {found.group(0)!r}"] if found else []
@@ -323,10 +438,13 @@ class Walker:
 
     def walk(self, endpoint: str, rule, methods: list[str]) -> None:
         spec = RULES[endpoint]
-        place_bound = spec.scoped and (bool(set(rule.arguments) - PLACE_FREE) or spec.form is not None
-                                       or spec.json is not None)
-        for place in PLACES if place_bound else PLACES[:1]:
+        url_bound = spec.scoped and bool(set(rule.arguments) - PLACE_FREE)
+        post_bound = url_bound or (spec.scoped and (spec.form is not None or spec.json is not None))
+        for place in PLACES if post_bound else PLACES[:1]:
             for method in methods:
+                place_bound = post_bound if method == "POST" else url_bound  # a GET sends no form
+                if not place_bound and place != PLACES[0]:
+                    continue
                 kinds = spec.get if method == "GET" else spec.post
                 if not kinds:
                     self.failures.append(f"{endpoint}: {method} has no rule (add {method.lower()}=... to its Rule)")
@@ -334,18 +452,19 @@ class Walker:
                 self.check(endpoint, rule, spec, method, place, self.allowed(kinds, place, place_bound))
 
     def url(self, rule, place) -> str:
-        missing = [name for name in rule.arguments if name not in ARGUMENTS]
+        builders = {**ARGUMENTS, **(RULES[rule.endpoint].args or {})}
+        missing = [name for name in rule.arguments if name not in builders]
         assert not missing, f"{rule.endpoint}: add a builder to ARGUMENTS for {missing}"
         with self.app.test_request_context():
             from flask import url_for
-            return url_for(rule.endpoint, **{name: ARGUMENTS[name](self.world, place) for name in rule.arguments})
+            return url_for(rule.endpoint, **{name: builders[name](self.world, place) for name in rule.arguments})
 
     def check(self, endpoint, rule, spec, method, place, allowed) -> None:
         url = self.url(rule, place)
         where = f"{self.role} {method} {url} ({endpoint}, {place})"
         if method == "GET":
             response = self.client.get(url)
-            self.judge_get(where, response, allowed)
+            self.judge_get(where, response, allowed, spec)
         else:
             before = table_checksum(self.app)
             response = self.post(url, spec, place)
@@ -365,11 +484,11 @@ class Walker:
         data["csrf_token"] = self.token
         return self.client.post(url, data=data)
 
-    def judge_get(self, where, response, allowed) -> None:
+    def judge_get(self, where, response, allowed, spec) -> None:
         status = response.status_code
         if allowed and (status >= 400 or to_login(response)):
             self.failures.append(f"{where}: should be allowed, got {status}")
-        if not allowed and not self.refused(response):
+        if not allowed and not (self.refused(response) or status in spec.refused):
             self.failures.append(f"{where}: should be refused, got {status}")
 
     def judge_post(self, where, response, allowed, spec, changed) -> None:
@@ -404,7 +523,7 @@ def test_every_route_has_a_rule_and_every_rule_a_route(app):
         spec = RULES[endpoint]
         assert ("GET" in methods) == bool(spec.get), f"{endpoint}: its Rule's get= does not match its methods"
         assert ("POST" in methods) == bool(spec.post), f"{endpoint}: its Rule's post= does not match its methods"
-        unknown = [name for name in rule.arguments if name not in ARGUMENTS]
+        unknown = [name for name in rule.arguments if name not in {**ARGUMENTS, **(spec.args or {})}]
         assert not unknown, f"{endpoint}: add a builder to ARGUMENTS for {unknown}"
 
 
@@ -417,7 +536,7 @@ def test_access_matrix(app, world, role):
     assert not walker.failures, "\n".join(walker.failures)
 
 
-def test_htmx_is_configured_for_a_strict_csp(client):
+def test_htmx_is_configured_for_a_strict_csp(client, area):  # with no user yet, /login leads to /setup/
     page = client.get("/login").get_data(as_text=True)
     config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', page).group(1))
     assert config["allowEval"] is False and config["allowScriptTags"] is False
@@ -428,7 +547,8 @@ def test_htmx_is_configured_for_a_strict_csp(client):
 
 def user_for(kinds: frozenset) -> str:
     """A role allowed to make the request on place "here", so that only the token is missing."""
-    return next(role for role in ("anonymous", "staff", "leader", "member", "admin") if KIND[role] in kinds)
+    return next((role for role in ("anonymous", "staff", "leader", "member", "admin") if KIND[role] in kinds),
+                "anonymous")  # NOBODY: the token is checked before anything else
 
 
 def test_every_post_without_the_sessions_own_token_is_refused_and_writes_nothing(app, world):

@@ -67,3 +67,4 @@ def register_blueprints(app: Flask) -> None:
     from . import outbox_upload; app.register_blueprint(outbox_upload.bp)  # a phone's saved outbox file
     from . import members; app.register_blueprint(members.bp)  # staff and leaders manage members
     from . import training; app.register_blueprint(training.bp)  # the team's training register (target 9)
+    from . import exports; app.register_blueprint(exports.bp)  # summary, open households, raw data (.xlsx, CSV)

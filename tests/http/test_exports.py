@@ -288,3 +288,13 @@ class TestBackground:
             download.close()
             assert download.status_code == status, other
             assert viewer.get(f"/exports/viec/{job_id}").status_code == status, other
+
+
+def test_the_dashboard_links_to_a_prefilled_export(as_user, area):
+    client = as_user("staff")
+    khu_pho_page = client.get(f"/dashboard/khu-pho/{area['kp2']}").get_data(as_text=True)
+    link = re.search(r'href="(/exports/\?kind=open&amp;khu_pho=\d+)"', khu_pho_page).group(1).replace("&amp;", "&")
+    form = client.get(link).get_data(as_text=True)
+    assert re.search(r'value="open"[^>]*checked|checked[^>]*value="open"', form)
+    assert re.search(rf'<option selected value="{area["kp2"]}"|<option value="{area["kp2"]}" selected', form)
+    assert "Khu phố 9" not in form  # another ward's khu phố is not offered

@@ -245,13 +245,15 @@ class TestBackground:
             job.state, job.pid, job.rows_done = "running", dead.pid, 2
             db.session.commit()
             jobs.file_of(job).unlink()
+            half_written = jobs.part_of(job, 1)
+            half_written.write_bytes(b"PK")
         fragment = staff.post(f"/exports/viec/{job_id}/tien-do", headers={
             "HX-Request": "true", "X-CSRFToken": csrf_token(staff, "/exports/")}).get_data(as_text=True)
         assert "data-state" in fragment
         with app.app_context():
             job = jobs.wait(job_id)
             assert (job.state, job.attempt, job.rows_done) == ("done", 2, 4)
-            assert jobs.file_of(job).exists()
+            assert jobs.file_of(job).exists() and not half_written.exists()
             assert not record(job_id, 1, rows_done=1)  # the first attempt, were it alive, would stop
         download = staff.get(f"/exports/viec/{job_id}/tep")
         download.close()

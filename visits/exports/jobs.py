@@ -70,6 +70,7 @@ def launch(job_id: int, seen_attempt: int) -> bool:
     db.session.commit()
     if not moved:
         return False
+    part_of(db.session.get(ExportJob, job_id), seen_attempt).unlink(missing_ok=True)  # a dead attempt's file
     environment = {**os.environ, "DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
                    "EXPORT_FOLDER": str(folder())}
     process = subprocess.Popen([sys.executable, "-m", "visits.exports.run", str(job_id), str(seen_attempt + 1)],
@@ -88,25 +89,25 @@ def reap() -> None:
 
 
 def alive(job: ExportJob) -> bool:
-    """Whether the job's process is still at work, as far as this host can tell."""
-    stale = utcnow() - (job.heartbeat_at or job.created_at) > timedelta(seconds=setting("EXPORT_STALE_SECONDS"))
+    """Whether the job's process is still at work: on this host, whether its pid runs (a slow export is not a
+    dead one); elsewhere, or before the process has recorded its pid, whether it spoke within
+    EXPORT_STALE_SECONDS."""
     if job.pid is None or job.host != socket.gethostname():
-        return not stale
+        silent = utcnow() - (job.heartbeat_at or job.created_at)
+        return silent <= timedelta(seconds=setting("EXPORT_STALE_SECONDS"))
     process = STARTED.get(job.pid)
     if process is not None:
-        if process.poll() is not None:  # reaps it: no zombie left behind in the worker
-            STARTED.pop(job.pid, None)
-            return False
-        return not stale
+        if process.poll() is None:
+            return True
+        STARTED.pop(job.pid, None)  # poll() reaped it: no zombie left behind in the worker
+        return False
     try:
         os.kill(job.pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        pass
-    if is_zombie(job.pid):
-        return False
-    return not stale
+        return True
+    return not is_zombie(job.pid)
 
 
 def is_zombie(pid: int) -> bool:

@@ -11,7 +11,6 @@ the beginning, as attempt n + 1, up to MAX_ATTEMPTS. Only the poll whose conditi
 number starts a process, and a process that finds a later attempt recorded stops, so there is one writer.
 """
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -134,15 +133,6 @@ def watch(job: ExportJob) -> ExportJob:
     current_app.logger.warning("export job %s: its process stopped; starting attempt %s", job.id, job.attempt + 1)
     launch(job.id, job.attempt)
     return db.session.get(ExportJob, job.id, populate_existing=True)
-
-
-def stop(job: ExportJob) -> None:
-    """End the job's process (tests, and a job cancelled); it is not restarted once the job has failed."""
-    if job.pid and job.host == socket.gethostname():
-        try:
-            os.killpg(job.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def wait(job_id: int, timeout: float = 60.0) -> ExportJob:

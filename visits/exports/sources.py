@@ -112,7 +112,6 @@ class Summary(Source):
         for target in self.targets:
             self.header += [_("CT %(n)s: đạt", n=target.number), _("CT %(n)s: tổng", n=target.number),
                             _("CT %(n)s: tỉ lệ (%%)", n=target.number)]
-        self.text_columns = ()
 
     def count(self) -> int:
         return len(self.filters.khu_pho_ids) + 1
@@ -239,7 +238,7 @@ class RawVisits(Source):
 
     def rows(self):
         outcomes = outcome_labels()
-        names = lookups(self.filters.khu_pho_ids)
+        names = Names(self.filters.khu_pho_ids)
         query = (select(Visit.id, Visit.uuid, Visit.recorded_at, Household.khu_pho_id, Household.street_id,
                         Household.house_number, Household.code, Household.head_name, Visit.user_id, Visit.outcome,
                         Visit.met_resident_ids, Visit.notes)
@@ -278,7 +277,7 @@ class RawAnswers(Source):
             select(ChecklistItem.code, ChecklistItem.label).order_by(ChecklistItem.plan_id))}
         kinds = {"item": _("Việc"), "fact": _("Thông tin")}
         whole = _("Cả hộ")
-        names = lookups(self.filters.khu_pho_ids)
+        names = Names(self.filters.khu_pho_ids)
         query = (select(VisitAnswer.id, Visit.uuid, Visit.recorded_at, Household.khu_pho_id, Household.street_id,
                         Household.house_number, Household.code, Resident.full_name, VisitAnswer.kind,
                         VisitAnswer.code, VisitAnswer.value, Visit.user_id)
@@ -308,7 +307,7 @@ def keyset(query, id_column):
         last = chunk[-1][0]
 
 
-class lookups:
+class Names:
     """Khu phố, street and member names by id, read once (a ward has hundreds of them, not millions)."""
 
     def __init__(self, khu_pho_ids):

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from visits.checklist import plan_items, plan_rules
-from visits.exports import jobs
+from visits.exports import audit, jobs
 from visits.exports.run import record
 from visits.extensions import db
 from visits.models import ExportJob, Household, User
@@ -300,3 +300,15 @@ def test_the_dashboard_links_to_a_prefilled_export(as_user, area):
     assert re.search(r'value="open"[^>]*checked|checked[^>]*value="open"', form)
     assert re.search(rf'<option selected value="{area["kp2"]}"|<option value="{area["kp2"]}" selected', form)
     assert "Khu phố 9" not in form  # another ward's khu phố is not offered
+
+
+def test_each_export_is_logged_without_personal_data(as_user, visited, caplog, monkeypatch):
+    # The migrations the fixtures run load Alembic's logging config, which disables loggers made before it.
+    monkeypatch.setattr(audit.logger, "disabled", False)
+    client = as_user("staff")
+    with caplog.at_level("INFO", logger="visits.exports"):
+        csv_rows(post(client, kind="answers", format="csv", date_from="2024-03-02"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "visits.exports"]
+    assert len(lines) == 1
+    assert f"user={visited['staff']} role=staff kind=answers format=csv rows=5" in lines[0]
+    assert f"khu_pho={visited['kp1']},{visited['kp2']} from=2024-03-02" in lines[0] and "Nguyễn" not in lines[0]  # 4 answers in March, 1 in May

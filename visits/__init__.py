@@ -85,3 +85,4 @@ def register_blueprints(app: Flask) -> None:
     for module in (setup, wards, manage):
         app.register_blueprint(module.bp)
     from . import backup; app.register_blueprint(backup.bp)  # flask backup / restore
+    from . import exports; app.register_blueprint(exports.bp)  # summary, open households, raw data (.xlsx, CSV)

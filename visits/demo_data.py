@@ -171,7 +171,9 @@ class DraftStreet:
 class WardDraft:
     """The whole ward as plain Python objects, before any row is written."""
 
-    def __init__(self, rng: random.Random, households: int, items, rules, now: datetime):
+    def __init__(self, rng: random.Random, households: int, items, rules, now: datetime, lazy: bool = False):
+        """lazy: leave the households to draw_households(), which hands them out one at a time (a ward of
+        400,000 households is then written in batches instead of held whole in memory)."""
         self.rng, self.items, self.rules = rng, items, rules
         self.year = rules.year
         self.staff_names = {}
@@ -183,7 +185,9 @@ class WardDraft:
         self.visits_from = min(VISITS_FROM, self.visits_until - timedelta(days=30))
         self._draw_people()
         self._draw_streets()
-        self._draw_households(households)
+        self.count = households
+        if not lazy:
+            self.households = list(self.draw_households())
 
     # Identifiers and names --------------------------------------------------------------------
 
@@ -236,8 +240,9 @@ class WardDraft:
 
     # Households -------------------------------------------------------------------------------
 
-    def _draw_households(self, count: int) -> None:
-        rng = self.rng
+    def draw_households(self):
+        """Every household of the ward in street order, each drawn whole (residents, roster, visits, state)."""
+        rng, count = self.rng, self.count
         kp_weight = [rng.uniform(0.7, 1.3) for _ in range(KHU_PHO_COUNT)]
         kind_weight = {"main": 3.0, "lane": 1.0, "group": 2.0}
         weights = [kp_weight[s.khu_pho] * kind_weight[s.kind] * rng.uniform(0.6, 1.4) for s in self.streets]
@@ -257,7 +262,7 @@ class WardDraft:
                 if rng.random() < VISITED_SHARE:
                     self._draw_visits(household)
                 refresh_household(household, self.items, self.rules, household.states)
-                self.households.append(household)
+                yield household
 
     def _house_numbers(self, kind: str, count: int) -> list[str]:
         """Distinct, natural-looking house numbers along one street, in walking order."""
@@ -511,6 +516,75 @@ def demo_login_summary() -> list[tuple[str, str, str]] | None:
             ("admin", PASSWORDS["admin"], "Quản trị hệ thống")]
 
 
+WRITE_BATCH = 10_000  # households drawn, then written, at a time: memory stays flat however big the ward
+
+
+def _write_households(draft: WardDraft, households: list, streets: list, members: list) -> None:
+    """Write a batch of drawn households with their residents, roster changes, visits and state, in order (so
+    ids come out as if the whole ward were written at once)."""
+    if not households:
+        return
+    household_ids = _insert_returning_ids(Household.__table__, [{
+        "uuid": h.uuid, "street_id": streets[h.street].id, "khu_pho_id": streets[h.street].khu_pho_id,
+        "code": h.code, "house_number": nfc(h.house_number), "sort_key": sort_key(h.house_number),
+        "address_key": address_key(streets[h.street].name, h.house_number), "head_name": nfc(h.head_name),
+        "is_business": h.is_business, "created_by_id": None, "created_at": ROSTER_AT, "status": h.status,
+        "last_visit_at": h.last_visit_at, "last_visit_uuid": h.last_visit_uuid, "open_items": h.open_items,
+    } for h in households])
+    resident_ids = _insert_returning_ids(Resident.__table__, [{
+        "uuid": r.uuid, "household_id": household_ids[h.uuid], "full_name": r.full_name,
+        "name_key": fold(r.full_name), "birth_year": r.birth_year, "phone_kind": r.phone_kind,
+        "handset_2g_only": r.handset_2g_only, "sim": r.sim, "has_epay": r.has_epay, "moved_away": r.moved_away,
+        "created_by_id": None, "created_at": ROSTER_AT,
+    } for h in households for r in h.residents])
+    real = {r.tid: resident_ids[r.uuid] for h in households for r in h.residents}
+
+    changes = []
+    for h in households:
+        changes.append({"uuid": h.uuid, "kind": "household.add", "user_id": None,
+                        "household_id": household_ids[h.uuid], "resident_id": None, "recorded_at": ROSTER_AT,
+                        "received_at": ROSTER_AT,
+                        "payload": {"house_number": nfc(h.house_number), "head_name": nfc(h.head_name),
+                                    "is_business": h.is_business, "code": h.code}})
+        for r in h.residents:
+            changes.append({"uuid": r.uuid, "kind": "resident.add", "user_id": None,
+                            "household_id": household_ids[h.uuid], "resident_id": real[r.tid],
+                            "recorded_at": ROSTER_AT, "received_at": ROSTER_AT,
+                            "payload": {"full_name": r.full_name, "birth_year": r.birth_year,
+                                        "facts": dict(r.facts)}})
+    db.session.execute(insert(Change.__table__), changes)
+
+    visit_rows, answer_rows = [], []
+    for h in households:
+        for v in h.visits:
+            data = VisitInput(uuid=v.uuid, recorded_at=v.recorded_at, outcome=v.outcome, notes=v.notes,
+                              met=[real[t] for t in v.met],
+                              answers=[(real[t] if t else None, code, value) for t, code, value in v.answers],
+                              facts=[(real[t], name, value) for t, name, value in v.facts])
+            visit_rows.append({
+                "uuid": v.uuid, "household_id": household_ids[h.uuid],
+                "user_id": members[draft.streets[h.street].khu_pho][v.user_index].id,
+                "recorded_at": v.recorded_at, "received_at": v.received_at, "outcome": v.outcome,
+                "met_resident_ids": sorted(data.met), "notes": v.notes,
+                "content_hash": visit_digest(h, data)})
+            answer_rows += [{"visit_uuid": v.uuid, "resident_id": rid, "kind": "item", "code": code, "value": value}
+                            for rid, code, value in data.answers]
+            answer_rows += [{"visit_uuid": v.uuid, "resident_id": rid, "kind": "fact", "code": name, "value": value}
+                            for rid, name, value in data.facts]
+    visit_ids = _insert_returning_ids(Visit.__table__, visit_rows)
+    if answer_rows:
+        db.session.execute(insert(VisitAnswer.__table__), [
+            {"visit_id": visit_ids[a.pop("visit_uuid")], **a} for a in answer_rows])
+
+    states = [
+        {"household_id": household_ids[h.uuid], "resident_key": real[key[0]] if key[0] else 0,
+         "kind": line.kind, "code": line.code, "value": line.value, "recorded_at": line.recorded_at,
+         "visit_uuid": line.source_uuid}
+        for h in households for key, line in h.states.items()]
+    if states:
+        db.session.execute(insert(ItemState.__table__), states)
+
+
 def build_demo_ward(households: int = 5000, seed: int = 2024) -> list[tuple[str, str, str]]:
     """Build the demo ward in the current app context and commit; returns (username, password, role).
 
@@ -533,7 +607,7 @@ def _build_demo_ward(households: int, seed: int) -> list[tuple[str, str, str]]:
         raise DemoDataExists(f"Đã có tài khoản {', '.join(clash)}; không tạo lại dữ liệu mẫu.")
     ensure_default_plan()
     items, rules = plan_items(), plan_rules()
-    draft = WardDraft(random.Random(seed), households, items, rules, utcnow())
+    draft = WardDraft(random.Random(seed), households, items, rules, utcnow(), lazy=True)
 
     # Places, teams and users: a few dozen rows, written through the ORM.
     ward = Ward(**WARD)
@@ -573,63 +647,13 @@ def _build_demo_ward(households: int, seed: int) -> list[tuple[str, str, str]]:
     db.session.add_all(streets)
     db.session.flush()
 
-    # The roster and its visits: thousands of rows, written with Core in a few statements each.
-    household_ids = _insert_returning_ids(Household.__table__, [{
-        "uuid": h.uuid, "street_id": streets[h.street].id, "khu_pho_id": streets[h.street].khu_pho_id,
-        "code": h.code, "house_number": nfc(h.house_number), "sort_key": sort_key(h.house_number),
-        "address_key": address_key(streets[h.street].name, h.house_number), "head_name": nfc(h.head_name),
-        "is_business": h.is_business, "created_by_id": None, "created_at": ROSTER_AT, "status": h.status,
-        "last_visit_at": h.last_visit_at, "last_visit_uuid": h.last_visit_uuid, "open_items": h.open_items,
-    } for h in draft.households])
-    resident_ids = _insert_returning_ids(Resident.__table__, [{
-        "uuid": r.uuid, "household_id": household_ids[h.uuid], "full_name": r.full_name,
-        "name_key": fold(r.full_name), "birth_year": r.birth_year, "phone_kind": r.phone_kind,
-        "handset_2g_only": r.handset_2g_only, "sim": r.sim, "has_epay": r.has_epay, "moved_away": r.moved_away,
-        "created_by_id": None, "created_at": ROSTER_AT,
-    } for h in draft.households for r in h.residents])
-    real = {r.tid: resident_ids[r.uuid] for h in draft.households for r in h.residents}
-
-    changes = []
-    for h in draft.households:
-        changes.append({"uuid": h.uuid, "kind": "household.add", "user_id": None,
-                        "household_id": household_ids[h.uuid], "resident_id": None, "recorded_at": ROSTER_AT,
-                        "received_at": ROSTER_AT,
-                        "payload": {"house_number": nfc(h.house_number), "head_name": nfc(h.head_name),
-                                    "is_business": h.is_business, "code": h.code}})
-        for r in h.residents:
-            changes.append({"uuid": r.uuid, "kind": "resident.add", "user_id": None,
-                            "household_id": household_ids[h.uuid], "resident_id": real[r.tid],
-                            "recorded_at": ROSTER_AT, "received_at": ROSTER_AT,
-                            "payload": {"full_name": r.full_name, "birth_year": r.birth_year,
-                                        "facts": dict(r.facts)}})
-    db.session.execute(insert(Change.__table__), changes)
-
-    visit_rows, answer_rows = [], []
-    for h in draft.households:
-        for v in h.visits:
-            data = VisitInput(uuid=v.uuid, recorded_at=v.recorded_at, outcome=v.outcome, notes=v.notes,
-                              met=[real[t] for t in v.met],
-                              answers=[(real[t] if t else None, code, value) for t, code, value in v.answers],
-                              facts=[(real[t], name, value) for t, name, value in v.facts])
-            visit_rows.append({
-                "uuid": v.uuid, "household_id": household_ids[h.uuid],
-                "user_id": members[draft.streets[h.street].khu_pho][v.user_index].id,
-                "recorded_at": v.recorded_at, "received_at": v.received_at, "outcome": v.outcome,
-                "met_resident_ids": sorted(data.met), "notes": v.notes,
-                "content_hash": visit_digest(h, data)})
-            answer_rows += [{"visit_uuid": v.uuid, "resident_id": rid, "kind": "item", "code": code, "value": value}
-                            for rid, code, value in data.answers]
-            answer_rows += [{"visit_uuid": v.uuid, "resident_id": rid, "kind": "fact", "code": name, "value": value}
-                            for rid, name, value in data.facts]
-    visit_ids = _insert_returning_ids(Visit.__table__, visit_rows)
-    if answer_rows:
-        db.session.execute(insert(VisitAnswer.__table__), [
-            {"visit_id": visit_ids[a.pop("visit_uuid")], **a} for a in answer_rows])
-
-    db.session.execute(insert(ItemState.__table__), [
-        {"household_id": household_ids[h.uuid], "resident_key": real[key[0]] if key[0] else 0,
-         "kind": line.kind, "code": line.code, "value": line.value, "recorded_at": line.recorded_at,
-         "visit_uuid": line.source_uuid}
-        for h in draft.households for key, line in h.states.items()])
+    # The roster and its visits: thousands of rows, written with Core a batch of households at a time.
+    batch = []
+    for household in draft.draw_households():
+        batch.append(household)
+        if len(batch) == WRITE_BATCH:
+            _write_households(draft, batch, streets, members)
+            batch = []
+    _write_households(draft, batch, streets, members)
     db.session.commit()
     return logins

@@ -511,3 +511,29 @@ class AuditEntry(db.Model):
     khu_pho_id: Mapped[int | None] = mapped_column(Integer)
     ward_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+# --- Exports too big to stream within a request (visits/exports/) --------------------------------------
+
+class ExportJob(db.Model):
+    """An export written by an OS process of its own (visits/exports/jobs.py), into instance/exports/.
+
+    attempt counts the processes started for it: a process that finds another attempt recorded stops, so a
+    restarted job never has two writers of one file.
+    """
+    __tablename__ = "export_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("ward.id"), index=True)  # None: admin, several wards
+    kind: Mapped[str] = mapped_column(String(20))  # summary | open | visits | answers
+    format: Mapped[str] = mapped_column(String(10))  # xlsx | csv
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)  # date_from, date_to, khu_pho_ids (the scope)
+    state: Mapped[str] = mapped_column(String(10), default="queued", index=True)  # queued|running|done|failed|expired
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -4,17 +4,19 @@ They were Jinja macros; a household page shows some 130 of them (six answers per
 call costs about ten times a dictionary look-up. Each language's words are translated once (as the page
 scripts' messages are, visits/pwa.py).
 """
-from functools import lru_cache
-
 from flask import Flask
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
+
+from .i18n import translations
+
+ANSWERS = ("done", "had", "declined", "later", "na")  # the answers a member can pick, in the form's order
 
 
 def install_labels(app: Flask) -> None:
     app.jinja_env.globals.update(status_label=status_label, outcome_label=outcome_label, answer_label=answer_label,
-                                 phone_label=phone_label, sim_label=sim_label)
+                                 phone_label=phone_label, sim_label=sim_label,
+                                 answer_choices=answer_choices)
 
 
 def status_label(status: str | None) -> Markup:
@@ -29,6 +31,12 @@ def answer_label(value: str | None) -> Markup:
     return _label("answer", value)
 
 
+def answer_choices() -> list[tuple[str, Markup]]:
+    """The answers of a checklist item and their labels, in the form's order."""
+    table = _labels()["answer"]
+    return [(value, table[value]) for value in ANSWERS]
+
+
 def phone_label(kind: str | None) -> Markup:
     return _label("phone", kind)
 
@@ -38,14 +46,21 @@ def sim_label(sim: str | None) -> Markup:
 
 
 def _label(kind: str, value: str | None) -> Markup:
-    table = translated_labels(str(get_locale()))[kind]
+    table = _labels()[kind]
     return table.get(value, table[None])
 
 
-@lru_cache(maxsize=8)
-def translated_labels(locale: str) -> dict[str, dict]:
-    """The labels in `locale`, which is the current request's (the cache key; gettext reads the request).
-    None is the label of any other value."""
+def _labels() -> dict[str, dict]:
+    """The labels in the request's language, kept with its catalogue (found once per request, visits/i18n.py)."""
+    catalogue = translations()
+    found = catalogue.__dict__.get("_labels")
+    if found is None:
+        found = catalogue._labels = translated_labels()
+    return found
+
+
+def translated_labels() -> dict[str, dict]:
+    """The labels in the request's language; None is the label of any other value."""
     words = {
         "status": {"da_tham": _("Đã thăm"), "hen_quay_lai": _("Hẹn quay lại"), "khong_co_nha": _("Không có nhà"),
                    None: _("Chưa thăm")},

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from .checklist import plan_items, plan_rules
 from .extensions import db
 from .forms import CorrectionForm, HouseholdForm, MovedForm, ResidentForm, VisitForm
+from .guides import has_guide
 from .models import Household, Resident, Visit, new_uuid
 from .pages import render, see_other
 from .recording import Rejected, client_time
@@ -23,16 +24,25 @@ def household_context(household: Household, form: VisitForm | None = None, saved
     items, rules = plan_items(), plan_rules()
     states = states_of(household)
     form = form or VisitForm(formdata=None, visit_uuid=new_uuid())
+    applicable = applicable_items(household, items, rules)
     recent = db.session.scalars(select(Visit).where(Visit.household_id == household.id)
                                 .order_by(Visit.recorded_at.desc(), Visit.uuid.desc()).limit(5)).all()
     return {"household": household, "street": household.street, "form": form, "saved": saved,
-            "applicable": applicable_items(household, items, rules),
+            "applicable": applicable, "guide_links": guide_links(household, applicable),
             "open": open_items_for(household, items, rules, states),
             "answer_of": lambda key, code: getattr(states.get((key, "item", code)), "value", None),
             "residents": [r for r in household.residents if not r.moved_away],
             "residents_by_id": {str(r.id): r.uuid for r in household.residents if not r.moved_away},
             "moved": [r for r in household.residents if r.moved_away],
             "recent": recent, "encode_fact": encode_fact}
+
+
+def guide_links(household: Household, applicable: dict) -> dict:
+    """Each guide's two links, by slug, for the items that have one that opens: built once per guide, not once
+    per item and resident (a page shows the same item for every adult)."""
+    slugs = {item.guide_slug for eligible in applicable.values() for item in eligible}
+    return {slug: (url_for("guides.hands_on", slug=slug, k=household.khu_pho_id), url_for("guides.page", slug=slug))
+            for slug in slugs if has_guide(slug)}
 
 
 @bp.get("/households/<int:household_id>")

@@ -42,12 +42,14 @@ def _one_or_404(query: Select):
     return found
 
 
-def household_or_404(household_id: int) -> Household:
-    return _one_or_404(scoped(select(Household).where(Household.id == household_id), Household.khu_pho_id))
+def household_or_404(household_id: int, *options) -> Household:
+    """options: loader options (what the page shows besides the household, read in the same query)."""
+    return _one_or_404(scoped(select(Household).options(*options).where(Household.id == household_id),
+                              Household.khu_pho_id))
 
 
-def street_or_404(street_id: int) -> Street:
-    return _one_or_404(scoped(select(Street).where(Street.id == street_id), Street.khu_pho_id))
+def street_or_404(street_id: int, *options) -> Street:
+    return _one_or_404(scoped(select(Street).options(*options).where(Street.id == street_id), Street.khu_pho_id))
 
 
 def resident_or_404(resident_id: int) -> Resident:

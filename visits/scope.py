@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import Select, select
 
 from .extensions import db
-from .models import Household, KhuPho, Resident, Street, Team, User
+from .models import Household, KhuPho, Resident, Street, User
 
 
 def khu_pho_ids(user: User) -> list[int] | None:
@@ -26,7 +26,7 @@ def _khu_pho_ids(user: User) -> list[int] | None:
         return list(db.session.scalars(select(KhuPho.id).where(KhuPho.ward_id == user.ward_id)))
     if user.team_id is None:
         return []
-    return [db.session.scalar(select(Team.khu_pho_id).where(Team.id == user.team_id))]
+    return [user.team.khu_pho_id if user.team else None]  # the team comes with the user (auth.load_user)
 
 
 def scoped(query: Select, column) -> Select:

@@ -403,6 +403,15 @@ def offline_download_500_s():
 
 
 @bench
+def request_cpu_ms():
+    """CPU per request of the load test's four kinds (home, street, household, sync) and their mix, in process on
+    a 5,000-household SQLite ward (bench/bench_cpu.py). Aim: the mix under 5 ms."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_cpu import request_cpu
+    return request_cpu()
+
+
+@bench
 def session_attendees():
     """Adding, then removing, 100 attendees of a group session (bench/bench_registers.py)."""
     sys.path.insert(0, str(Path(__file__).parent))

@@ -51,6 +51,7 @@ def configure_extensions(app: Flask) -> None:
     from . import audit  # noqa: F401 - registers the session hook that logs changes
     from .database import configure_sqlite
     from .i18n import install_template_gettext, select_locale
+    from .labels import install_labels
     db.init_app(app)
     configure_sqlite(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"),
@@ -58,6 +59,7 @@ def configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     install_template_gettext(app)
+    install_labels(app)
     htmx.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

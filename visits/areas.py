@@ -3,6 +3,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import Household, KhuPho, Resident, Street
@@ -57,7 +58,7 @@ def khu_pho(khu_pho_id: int):
 @bp.get("/streets/<int:street_id>")
 @login_required
 def street(street_id: int):
-    place = street_or_404(street_id)
+    place = street_or_404(street_id, joinedload(Street.khu_pho))
     only_open = request.args.get("open") == "1"
     query = select(Household).where(Household.street_id == place.id).order_by(Household.sort_key, Household.id)
     if only_open:

@@ -3,11 +3,13 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .checklist import plan_items, plan_rules
 from .extensions import db
 from .forms import CorrectionForm, HouseholdForm, MovedForm, ResidentForm, VisitForm
-from .models import Household, Resident, Visit, new_uuid
+from .guides import has_guide
+from .models import Household, Resident, User, Visit, new_uuid
 from .pages import render, see_other
 from .recording import Rejected, client_time
 from . import roster
@@ -23,10 +25,13 @@ def household_context(household: Household, form: VisitForm | None = None, saved
     items, rules = plan_items(), plan_rules()
     states = states_of(household)
     form = form or VisitForm(formdata=None, visit_uuid=new_uuid())
-    recent = db.session.scalars(select(Visit).where(Visit.household_id == household.id)
+    applicable = applicable_items(household, items, rules)
+    # Only what the page shows of the last visits: whole Visit rows cost a tenth of the page.
+    recent = db.session.execute(select(Visit.recorded_at, Visit.outcome, User.full_name, User.username)
+                                .join(User, Visit.user_id == User.id).where(Visit.household_id == household.id)
                                 .order_by(Visit.recorded_at.desc(), Visit.uuid.desc()).limit(5)).all()
     return {"household": household, "street": household.street, "form": form, "saved": saved,
-            "applicable": applicable_items(household, items, rules),
+            "applicable": applicable, "guide_links": guide_links(household, applicable),
             "open": open_items_for(household, items, rules, states),
             "answer_of": lambda key, code: getattr(states.get((key, "item", code)), "value", None),
             "residents": [r for r in household.residents if not r.moved_away],
@@ -35,11 +40,19 @@ def household_context(household: Household, form: VisitForm | None = None, saved
             "recent": recent, "encode_fact": encode_fact}
 
 
+def guide_links(household: Household, applicable: dict) -> dict:
+    """Each guide's two links, by slug, for the items that have one that opens: built once per guide, not once
+    per item and resident (a page shows the same item for every adult)."""
+    slugs = {item.guide_slug for eligible in applicable.values() for item in eligible}
+    return {slug: (url_for("guides.hands_on", slug=slug, k=household.khu_pho_id), url_for("guides.page", slug=slug))
+            for slug in slugs if has_guide(slug)}
+
+
 @bp.get("/households/<int:household_id>")
 @login_required
 def page(household_id: int):
     """The household; after a save, ?saved=<visit uuid> adds the confirmation and the next-door button."""
-    household = household_or_404(household_id)
+    household = household_or_404(household_id, joinedload(Household.street))
     saved = None
     if request.args.get("saved"):
         saved = db.session.scalar(select(Visit).where(Visit.uuid == request.args["saved"],

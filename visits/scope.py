@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import Select, select
 
 from .extensions import db
-from .models import Household, KhuPho, Resident, Street, Team, User
+from .models import Household, KhuPho, Resident, Street, User
 
 
 def khu_pho_ids(user: User) -> list[int] | None:
@@ -26,7 +26,7 @@ def _khu_pho_ids(user: User) -> list[int] | None:
         return list(db.session.scalars(select(KhuPho.id).where(KhuPho.ward_id == user.ward_id)))
     if user.team_id is None:
         return []
-    return [db.session.scalar(select(Team.khu_pho_id).where(Team.id == user.team_id))]
+    return [user.team.khu_pho_id if user.team else None]  # the team comes with the user (auth.load_user)
 
 
 def scoped(query: Select, column) -> Select:
@@ -42,12 +42,14 @@ def _one_or_404(query: Select):
     return found
 
 
-def household_or_404(household_id: int) -> Household:
-    return _one_or_404(scoped(select(Household).where(Household.id == household_id), Household.khu_pho_id))
+def household_or_404(household_id: int, *options) -> Household:
+    """options: loader options (what the page shows besides the household, read in the same query)."""
+    return _one_or_404(scoped(select(Household).options(*options).where(Household.id == household_id),
+                              Household.khu_pho_id))
 
 
-def street_or_404(street_id: int) -> Street:
-    return _one_or_404(scoped(select(Street).where(Street.id == street_id), Street.khu_pho_id))
+def street_or_404(street_id: int, *options) -> Street:
+    return _one_or_404(scoped(select(Street).options(*options).where(Street.id == street_id), Street.khu_pho_id))
 
 
 def resident_or_404(resident_id: int) -> Resident:

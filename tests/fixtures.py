@@ -115,6 +115,16 @@ def as_user(client, area):
     return _login
 
 
+@pytest.fixture
+def as_fresh_user(app, area):
+    """A fresh client logged in as the user, so that several people can act in one test."""
+    def _login(username):
+        client = app.test_client()
+        assert login(client, username).status_code == 302
+        return client
+    return _login
+
+
 def run_at_once(work, arguments) -> list[str]:
     """Run work(*args) for each args in its own thread, all together; the errors they raised, as text."""
     errors: list[str] = []

@@ -150,6 +150,15 @@ def end_sessions(person: User) -> None:
     person.session_version = (person.session_version or 1) + 1
 
 
+def reset_password(person: User, form: "PasswordForm") -> None:
+    """A leader, staff or admin sets a new password: every session of that person ends at once (a lost phone)."""
+    person.password_hash = hash_password(form.password.data)
+    end_sessions(person)
+    db.session.commit()
+    flash(_("Đã đặt lại mật khẩu của %(name)s; các phiên đăng nhập cũ đã kết thúc.", name=person.full_name),
+          "success")
+
+
 @bp.post("/<int:user_id>/deactivate")
 @login_required
 def deactivate(user_id: int):
@@ -181,11 +190,7 @@ def password(user_id: int):
     person = member_or_404(user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        person.password_hash = hash_password(form.password.data)
-        end_sessions(person)
-        db.session.commit()
-        flash(_("Đã đặt lại mật khẩu của %(name)s; các phiên đăng nhập cũ đã kết thúc.", name=person.full_name),
-              "success")
+        reset_password(person, form)
         return see_other(url_for("members.index"))
     return render("members/password.html", person=person, form=form, status=400 if form.is_submitted() else 200)
 

@@ -9,7 +9,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from .extensions import db
-from .members import AccountForm, ActionForm, PasswordForm, end_sessions
+from .members import AccountForm, ActionForm, PasswordForm, end_sessions, reset_password
 from .models import KhuPho, User, Ward
 from .pages import render, see_other
 from .passwords import hash_password
@@ -150,11 +150,7 @@ def staff_password(ward_id: int, user_id: int):
     person = staff_or_404(ward, user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        person.password_hash = hash_password(form.password.data)
-        end_sessions(person)
-        db.session.commit()
-        flash(_("Đã đặt lại mật khẩu của %(name)s; các phiên đăng nhập cũ đã kết thúc.", name=person.full_name),
-              "success")
+        reset_password(person, form)
         return see_other(url_for("wards.page", ward_id=ward.id) + "#staff")
     return render("members/password.html", person=person, form=form, back=url_for("wards.page", ward_id=ward.id),
                   back_label=ward.name, status=400 if form.is_submitted() else 200)

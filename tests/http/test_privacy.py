@@ -22,13 +22,8 @@ PHONE = "0912345678"
 
 
 @pytest.fixture
-def as_user(app, area):
-    """A fresh client logged in as the user, so that several people can act in one test."""
-    def _login(username):
-        client = app.test_client()
-        assert login(client, username).status_code == 302
-        return client
-    return _login
+def as_user(as_fresh_user):
+    return as_fresh_user
 
 
 def now(minutes: float = 5) -> str:

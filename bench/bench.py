@@ -4,6 +4,7 @@ Each benchmark is a function registered with @bench that returns its figures as 
 With names on the command line only those benchmarks run (a benchmark's function name or a figure name).
 """
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -95,18 +96,7 @@ def sync_app(url: str):
 
 def logged_in_client(app):
     """A test client with a member's session (as login_user leaves it), and its CSRF token from /api/session."""
-    from sqlalchemy import select
-
-    from visits.extensions import db
-    from visits.models import User
-    from visits.sessions import logged_in_session
-    with app.app_context():
-        member = db.session.scalar(select(User).where(User.username == SYNC_MEMBER))
-        fields = logged_in_session(member)
-        db.session.remove()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session.update(fields)
+    client = session_client(app, SYNC_MEMBER)
     response = client.get("/api/session")
     assert response.status_code == 200, response.status_code
     return client, response.get_json()["csrf_token"]
@@ -300,19 +290,24 @@ REPORT_MONTH = "2024-06"  # mid-year in the demo ward: targets at the month's en
 REPORT_RUNS = 3
 
 
-def staff_client(app, username: str = "canbo"):
-    """A test client with a staff member's session, as login_user leaves it."""
+def session_client(app, username: str):
+    """A test client with the user's session as a password login leaves it (visits.sessions), no Argon2 hash."""
     from sqlalchemy import select
 
     from visits.extensions import db
     from visits.models import User
+    from visits.sessions import logged_in_session
     with app.app_context():
-        session_id = db.session.scalar(select(User).where(User.username == username)).get_id()
+        fields = logged_in_session(db.session.scalar(select(User).where(User.username == username)))
         db.session.remove()
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = session_id, True
+        session.update(fields)
     return client
+
+
+def staff_client(app, username: str = "canbo"):
+    return session_client(app, username)
 
 
 def timed_get(client, path: str) -> tuple[float, bytes]:
@@ -368,6 +363,8 @@ def monthly_report():
                        check=True, capture_output=True, timeout=300)
         elapsed = time.perf_counter() - started
         pdf = (Path(directory) / "report.pdf").read_bytes()
+        if os.environ.get("BENCH_REPORT_PDF"):  # keep the PDF to look at (pdftoppm -png -r 60 it)
+            Path(os.environ["BENCH_REPORT_PDF"]).write_bytes(pdf)
         figures.append(("monthly_report_pdf_s", round(elapsed, 2), "s"))
         pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
         figures.append(("monthly_report_pdf_pages", pages, "pages"))

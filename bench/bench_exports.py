@@ -67,17 +67,8 @@ def demo_app(url: str, households: int):
 
 
 def staff_client(app):
-    from sqlalchemy import select
-
-    from visits.extensions import db
-    from visits.models import User
-    with app.app_context():
-        session_id = db.session.scalar(select(User).where(User.username == "canbo")).get_id()
-        db.session.remove()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = session_id, True
-    return client
+    from bench import session_client
+    return session_client(app, "canbo")
 
 
 def dashboard_median_ms(app) -> float:

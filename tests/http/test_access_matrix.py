@@ -47,8 +47,8 @@ from typing import Callable
 import pytest
 
 from visits.extensions import db
-from visits.models import (GroupSession, GroupSessionAttendee, HelpRequest, Household, ImportJob, KhuPho, NewsStory,
-                           Street, Team, User, utcnow)
+from visits.models import (ExportJob, GroupSession, GroupSessionAttendee, HelpRequest, Household, ImportJob, KhuPho,
+                           NewsStory, Street, Team, User, utcnow)
 
 from tests.fixtures import PASSWORD, add_household, add_user, login
 
@@ -154,6 +154,21 @@ class World:
                 db.session.add(GroupSessionAttendee(session_id=session_id, resident_id=self.pick(place, "an", "r9")))
                 db.session.commit()
         return session_id
+
+    def fresh_export(self, place) -> int:
+        """A finished background export of the place's khu phố, by leader1 (here) or staff_other (away), its file
+        written."""
+        from visits.exports import jobs
+        with self.app.app_context():
+            job = ExportJob(user_id=self.pick(place, "leader1", "staff_other"), ward_id=self.pick(place, "ward", "ward9"),
+                            kind="summary", format="csv", state="done", rows_total=1, rows_done=1,
+                            filters={"khu_pho_ids": [self.pick(place, "kp1", "kp9")]})
+            db.session.add(job)
+            db.session.commit()
+            path = jobs.file_of(job)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\ufeffKhu phố\n")
+            return job.id
 
     def make(self, model, **fields) -> int:
         """A fresh row of any model, committed; its id (see ARGUMENTS)."""
@@ -322,6 +337,10 @@ RULES: dict[str, Rule] = {
     "reports.send": Rule(post=STAFF_ONLY, writes=True),
     "dashboard.trend": Rule(get=LEADS),
     "audit.index": Rule(get=STAFF),
+    "exports.index": Rule(get=LEADS, post=LEADS),  # no fields: a form error, nothing written
+    "exports.job": Rule(get=LEADS, args={"job_id": lambda w, p: w.fresh_export(p)}),  # its author, ward staff, admin
+    "exports.progress": Rule(post=LEADS, args={"job_id": lambda w, p: w.fresh_export(p)}),
+    "exports.download": Rule(get=LEADS, args={"job_id": lambda w, p: w.fresh_export(p)}),
     "privacy.page": Rule(get=PUBLIC),
     "privacy.erase": Rule(get=LEADS, post=LEADS, writes=True),
     # First run: once any user exists (always, here) the page is 404 to everyone and makes no second admin.

@@ -566,6 +566,10 @@ def add_many(table, column: str, rows: list[tuple]) -> None:
     name, quoted = _quoted(dialect, table.name), _quoted(dialect, column)
     if dialect.name == "postgresql":
         ids, amounts = zip(*rows)
+        # Lock the rows in id order first: the UPDATE's join visits them in any order, and two batches adding
+        # to the same khu phố counters in different orders deadlock (seen under `make loadtest`).
+        db.session.execute(text(f"SELECT id FROM {name} WHERE id = ANY(CAST(:ids AS INTEGER[])) ORDER BY id "
+                                f"FOR UPDATE"), {"ids": sorted(ids)})
         db.session.execute(text(f"UPDATE {name} AS t SET {quoted} = t.{quoted} + u.n FROM unnest(CAST(:ids AS "
                                 f"INTEGER[]), CAST(:amounts AS INTEGER[])) AS u(id, n) WHERE t.id = u.id"),
                            {"ids": list(ids), "amounts": list(amounts)})

@@ -6,6 +6,10 @@ the change records that carried them, in sync conflicts kept for review, and the
 and every answer, because the targets count them by age and facts; nothing there names the person.
 The counters therefore do not move, and `flask recompute` gives the same numbers before and after.
 """
+import hashlib
+import hmac
+
+from flask import current_app
 from sqlalchemy import select, update
 
 from . import audit
@@ -48,7 +52,18 @@ def erase_household(household: Household, by: User | None, reason: str = "refuse
         db.session.flush()
 
 
+def erased_key(name: str) -> str:
+    """A keyed hash (HMAC-SHA256 under the app's SECRET_KEY) of a name as fold() writes it: a household list
+    imported later that names the person again is recognised, and the row left out (visits/imports/checking.py).
+    Without the key the hash says nothing; changing SECRET_KEY makes the app forget these keys."""
+    secret = current_app.secret_key
+    secret = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(secret, b"erased-resident:" + fold(name).encode(), hashlib.sha256).hexdigest()
+
+
 def _erase_row(resident: Resident) -> None:
+    if resident.erased_at is None:  # erased again: the name is gone already, keep the first key
+        resident.erased_key = erased_key(resident.full_name)
     resident.full_name, resident.name_key, resident.phone = ERASED_NAME, "", None
     resident.erased_at = utcnow()
 

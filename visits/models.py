@@ -104,6 +104,9 @@ class Resident(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Set when the resident's identifying data was erased (visits/erasure.py); the answers still count.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A keyed hash of the erased name (visits/erasure.py erased_key): enough for a later household list
+    # import to recognise the person and leave them out, not enough to read the name back.
+    erased_key: Mapped[str | None] = mapped_column(String(64))
     household: Mapped[Household] = relationship(back_populates="residents")
 
 

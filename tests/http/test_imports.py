@@ -405,6 +405,58 @@ def test_a_resident_already_there_is_updated_with_a_dated_change(as_user, client
         assert (counters.counts(plan), counters.counts(plan, street_level=True)) == kept
 
 
+ERASED_HEADERS = ["Khu phố", "Đường", "Số nhà", "Họ và tên", "Năm sinh", "SĐT"]
+H12_ROWS = [["KP1", "Nguyễn Trãi", "12", "Nguyễn Văn An", 1960, "0912 345 678"],
+            [None, None, None, "Tra\u0300n Thi\u0323 Bi\u0300nh", 1965, "0912 000 009"],  # combining marks
+            [None, None, None, "Nguyễn Văn Cường", None, None]]
+
+
+def names_of_h12(app, area) -> tuple[list, str]:
+    with app.app_context():
+        household = db.session.get(Household, area["h12"])
+        db.session.refresh(household)
+        return sorted(r.full_name for r in household.residents), household.head_name
+
+
+def test_a_list_imported_again_does_not_bring_back_an_erased_resident(as_user, client, app, area):
+    from visits.erasure import ERASED_NAME, erase_resident
+    with app.app_context():
+        for key in ("an", "binh"):  # the head of the household, and another
+            erase_resident(db.session.get(Resident, area[key]), None)
+        db.session.commit()
+        residents = db.session.scalar(select(func.count()).select_from(Resident))
+    as_user("staff")
+    url = start(client, xlsx(H12_ROWS, header_row=ERASED_HEADERS))
+    shown = page(client, url)
+    assert counts(shown)["residents_new"] == 0 and counts(shown)["households_update"] == 0
+    erased = [row for row, _column, message in problems(shown) if "đã được xóa dữ liệu cá nhân theo yêu cầu" in message]
+    assert erased == [2, 3]  # the sheet's rows of An and Bình, named
+    assert confirm(client, url, mode="valid_only", understood="1") == "done"  # the problem rows left out
+    assert names_of_h12(app, area) == (sorted([ERASED_NAME, ERASED_NAME, "Nguyễn Văn Cường"]), "")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Resident)) == residents
+        assert db.session.scalar(select(func.count()).select_from(Resident).where(Resident.phone.is_not(None))) == 0
+        keys = {r.erased_key for r in db.session.scalars(select(Resident).where(Resident.erased_at.is_not(None)))}
+        assert len(keys) == 2 and not any("nguyen" in k or "binh" in k for k in keys)  # a hash, not the name
+
+
+def test_a_list_imported_again_adds_no_name_to_a_household_that_refused(as_user, client, app, area):
+    from visits.consent import record_consent
+    from visits.erasure import ERASED_NAME
+    from visits.models import User, utcnow
+    with app.app_context():
+        record_consent(db.session.get(Household, area["h12"]), db.session.get(User, area["member1"]), "no", utcnow())
+        db.session.commit()
+    as_user("staff")
+    rows = H12_ROWS + [[None, None, None, "Phạm Văn Mới", 2001, None]]  # someone new: not kept either
+    url = start(client, xlsx(rows, header_row=ERASED_HEADERS))
+    shown = page(client, url)
+    refused = [row for row, _column, message in problems(shown) if "từ chối cho lưu dữ liệu cá nhân" in message]
+    assert refused == [2, 3, 4, 5]
+    assert confirm(client, url, mode="valid_only", understood="1") == "done"  # the problem rows left out
+    assert names_of_h12(app, area) == ([ERASED_NAME] * 3, "")
+
+
 def test_a_household_found_by_its_code_at_another_address_moves_and_the_counters_follow(as_user, client, app):
     as_user("staff")
     headers = ["Mã hộ", "Khu phố", "Đường", "Số nhà", "Họ và tên", "Năm sinh", "Loại điện thoại"]

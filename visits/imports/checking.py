@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import Text, cast, select
 
+from ..erasure import erased_key
 from ..extensions import db
 from ..models import Household, ImportRow, Resident
 from ..state import encode_fact
@@ -125,7 +126,7 @@ class Existing:
             for r in db.session.execute(select(
                     residents.c.id, residents.c.uuid, residents.c.household_id, residents.c.full_name,
                     residents.c.name_key, residents.c.birth_year, residents.c.phone, residents.c.phone_kind,
-                    residents.c.sim, residents.c.handset_2g_only, residents.c.has_epay)
+                    residents.c.sim, residents.c.handset_2g_only, residents.c.has_epay, residents.c.erased_key)
                     .where(residents.c.household_id.in_(list(found))).order_by(residents.c.id)):
                 self.residents[r.household_id].append(r)
 
@@ -133,7 +134,7 @@ class Existing:
 def _household_columns():
     h = Household.__table__.c
     return (h.id, h.uuid, h.code, h.street_id, h.khu_pho_id, h.house_number, h.address_key, h.head_name,
-            h.is_business)
+            h.is_business, h.consent)
 
 
 def plan_household(rows: list[Row], existing: Existing, create_streets: bool, columns: dict,
@@ -159,10 +160,41 @@ def plan_household(rows: list[Row], existing: Existing, create_streets: bool, co
         plan.residents = [ResidentPlan(r, "new") for r in valid if r.data.get("name")]
         return plan
     plan.existing = match
-    plan.changes = _household_changes(match, data, head)
+    residents = existing.residents.get(match.id, [])
+    gone = Erased(match, residents)
+    plan.changes = _household_changes(match, data, head if not gone.named(head[0]) else (None, False))
     plan.action = "update" if plan.changes else "same"
-    plan.residents = _match_residents(valid, existing.residents.get(match.id, []))
+    plan.residents = _match_residents([r for r in valid if not gone.left_out(plan, r, columns)],
+                                      [r for r in residents if r.erased_key is None])
     return plan
+
+
+class Erased:
+    """What a household list must not bring back: residents erased on request (recognised by their erased
+    key, visits/erasure.py), and every name of a household that refused to have its data kept."""
+
+    def __init__(self, household, residents: list):
+        self.refused = household.consent == "no"
+        self.keys = {r.erased_key: r.birth_year for r in residents if r.erased_key}
+
+    def named(self, name: str | None) -> bool:
+        return bool(name) and (self.refused or erased_key(name) in self.keys)
+
+    def left_out(self, plan: "Plan", row: Row, columns: dict) -> bool:
+        """Whether the row names such a person (then it is skipped, with the reason)."""
+        name = row.data.get("name")
+        if not name:
+            return False
+        column = columns.get("full_name") or columns.get("head_name")
+        if self.refused:
+            plan.problem(row, column, _("Hộ này đã từ chối cho lưu dữ liệu cá nhân: không nhập tên người."))
+            return True
+        key = erased_key(name)
+        year = row.data.get("birth_year")
+        if key in self.keys and (year is None or self.keys[key] is None or self.keys[key] == year):
+            plan.problem(row, column, _("Người này đã được xóa dữ liệu cá nhân theo yêu cầu: không nhập lại."))
+            return True
+        return False
 
 
 def _skip_all(plan: Plan, first: Row, column, message: str) -> Plan:

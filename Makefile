@@ -27,7 +27,7 @@ db: install
 	$(FLASK) demo-data --if-empty
 
 run: db
-	$(VENV)/bin/gunicorn --config gunicorn.conf.py --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: dev
 	$(PY) -m pytest

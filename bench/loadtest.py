@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import runpy
 import socket
 import subprocess
 import sys
@@ -40,10 +41,10 @@ CLIENTS = int(os.environ.get("LOAD_CLIENTS", 200))
 SECONDS = float(os.environ.get("LOAD_SECONDS", 60))
 THINK = (float(os.environ.get("LOAD_THINK_MIN", 0.4)), float(os.environ.get("LOAD_THINK_MAX", 1.2)))
 HOUSEHOLDS = int(os.environ.get("LOAD_HOUSEHOLDS", 5000))
-# gunicorn on 2 cores: 2 worker processes (one per core) with 4 threads each, so that a worker waiting on a
-# commit's fsync or on PostgreSQL still serves its other requests (see README "Operations").
-WORKERS = int(os.environ.get("LOAD_WORKERS", 2))
-THREADS = int(os.environ.get("LOAD_THREADS", 4))
+# gunicorn as `make run` starts it: the processes and threads of gunicorn.conf.py, unless the run says otherwise.
+SERVED = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+WORKERS = int(os.environ.get("LOAD_WORKERS", SERVED["workers"]))
+THREADS = int(os.environ.get("LOAD_THREADS", SERVED["threads"]))
 POSTGRES = os.environ.get("LOAD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 LOGIN_LIMIT = "10000 per minute"  # the load test's own setting: see the module docstring
 MEMBER_PASSWORD = "thanhvien123"  # visits.demo_data.PASSWORDS["member"]
@@ -222,8 +223,8 @@ class Gunicorn:
         env = dict(os.environ, **{DATABASE_ENV: self.uri})
         self.log = open(self.directory / "gunicorn.log", "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--threads", str(THREADS),
-             "--bind", f"127.0.0.1:{self.port}", "--chdir", str(ROOT), "--pythonpath", str(ROOT / "bench"),
+            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
+             "--workers", str(WORKERS), "--threads", str(THREADS), "--bind", f"127.0.0.1:{self.port}", "--chdir", str(ROOT), "--pythonpath", str(ROOT / "bench"),
              "--backlog", "2048", "--log-level", "warning", "loadtest:served_app()"],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

@@ -12,3 +12,7 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L
 # PostgreSQL. WEB_CONCURRENCY or --workers overrides the count (about 1.5 per core).
 workers = int(os.environ.get("WEB_CONCURRENCY", 3))
 threads = 2
+# Idle kept-alive connections stay open 5 s (gunicorn's default is 2 s): a phone that answers the next door within
+# that time reuses its connection, and a request sent just as the server closes an idle one (the client then sees
+# a reset) becomes rarer. gthread keeps idle connections in its poller, not in a thread.
+keepalive = 5

@@ -257,10 +257,14 @@ class Gunicorn:
         name = url.query.get("application_name")
         if not name:
             return []
-        import psycopg
-        with psycopg.connect(url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)) as c:
-            return [pid for (pid,) in c.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
-                                                (name,))]
+        from sqlalchemy import create_engine, text
+        engine = create_engine(url.set(query={}))
+        try:
+            with engine.connect() as c:
+                return list(c.scalars(text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                                      {"name": name}))
+        finally:
+            engine.dispose()
 
     def errors(self) -> str:
         return (self.directory / "gunicorn.log").read_text(errors="replace")

@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from visits import create_app
+from visits.config import normalise_database_url
 from visits.extensions import db
 from visits.plans import ensure_default_plan
 
@@ -46,7 +47,7 @@ def postgres_schema():
         if require("REQUIRE_POSTGRES"):
             pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL: set TEST_DATABASE_URL to run these cases")
-    url = url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    url = normalise_database_url(url)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url)
     with admin.begin() as conn:

@@ -45,6 +45,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                                    app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
 
 
 def configure_extensions(app: Flask) -> None:

@@ -65,11 +65,20 @@ def environment_overrides() -> dict:
 
 
 def normalise_database_url(url: str) -> str:
-    """Let people write postgresql:// and still get the psycopg 3 driver."""
+    """Let people write postgresql:// and get the psycopg2 driver (why psycopg2: README "Running on PostgreSQL")."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg2://" + url[len(prefix):]
     return url
+
+
+def engine_options(url: str, given: dict | None) -> dict:
+    """SQLAlchemy engine options: psycopg2 sends an executemany of UPDATEs as pages of statements (execute_batch)
+    rather than one round trip per row; INSERTs go as multi-row VALUES either way."""
+    options = dict(given or {})
+    if url.startswith("postgresql+psycopg2://"):
+        options.setdefault("executemany_mode", "values_plus_batch")
+    return options
 
 
 def instance_secret_key(instance_path: str) -> str:

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
@@ -43,6 +43,11 @@ class ChangePasswordForm(FlaskForm):
                             validators=[EqualTo("password", _l("Hai lần nhập mật khẩu mới không giống nhau."))])
 
 
+# With its team, which scope.py reads on nearly every request: one query instead of two. Built once: every
+# request runs it, and a statement made afresh (as Session.get does) costs twice as much CPU as running this one.
+USER_WITH_TEAM = select(User).options(joinedload(User.team)).where(User.id == bindparam("user_id"))
+
+
 @login_manager.user_loader
 def load_user(session_id: str):
     """Sessions carry "id:version:login time" (User.get_id), signed; so do remember-me cookies.
@@ -56,8 +61,7 @@ def load_user(session_id: str):
     now = sessions.now()
     if not now - current_app.config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds() < signed_in_at <= now + 60:
         return None
-    # With its team, which scope.py reads on nearly every request: one query instead of two.
-    user = db.session.get(User, user_id, options=[joinedload(User.team)])
+    user = db.session.scalar(USER_WITH_TEAM, {"user_id": user_id})
     if user is None or not user.active or user.session_version != version:
         return None
     user.signed_in_at = signed_in_at

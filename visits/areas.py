@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from . import fragments
 from .extensions import db
 from .models import Household, KhuPho, Resident, Street
 from .pages import render
@@ -12,6 +13,9 @@ from .scope import khu_pho_ids, khu_pho_or_404, scoped, street_or_404
 from .text import fold
 
 bp = Blueprint("areas", __name__)
+# Every page's menu and scripts (base.html) and the area lists link through these.
+bp.add_app_template_global(fragments.fixed_url, "fixed_url")
+bp.add_app_template_global(fragments.id_url, "id_url")
 
 LATER = ("hen_quay_lai", "khong_co_nha")
 

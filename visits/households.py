@@ -12,13 +12,15 @@ from .guides import has_guide
 from .models import Household, Resident, User, Visit, new_uuid
 from .pages import render, see_other
 from .recording import Rejected, client_time
-from . import roster
+from . import fragments, roster
 from .roster import new_household, new_resident
 from .scope import household_or_404, resident_or_404, street_or_404
 from .state import applicable_items, encode_fact, open_items_for, states_of
 from .text import address_key, fold, nfc
 
 bp = Blueprint("households", __name__)
+bp.add_app_template_global(fragments.item_fieldset, "item_fieldset")
+
 
 def household_context(household: Household, form: VisitForm | None = None, saved: Visit | None = None) -> dict:
     """Everything the household page and its swapped region show."""

@@ -1,0 +1,84 @@
+"""Cached fragments (visits/fragments.py) are what a fresh render gives, per language and per checklist."""
+from types import SimpleNamespace
+
+import pytest
+from babel.support import NullTranslations
+from flask import g, url_for
+
+from tests.conftest import base_config
+from visits import create_app, fragments
+
+
+class Shouting(NullTranslations):
+    """Another language: every string translated, visibly."""
+
+    def ugettext(self, message):
+        return message.upper()
+
+    gettext = ugettext
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app(base_config(f"sqlite:///{tmp_path / 'unused.sqlite'}"))
+
+
+def item(**changes):
+    fields = {"code": "vneid", "label": "Cài VNeID", "steps": ["Mở CH Play", "Tìm <VNeID>"], "guide_slug": "vneid"}
+    return SimpleNamespace(**{**fields, **changes})
+
+
+def fresh(one, key, current, guide):
+    return fragments.macro("households/_item.html", "item_fieldset")(one, key, current, guide)
+
+
+GUIDE = ("/guides/vneid/hands-on?k=3", "/guides/vneid")
+
+
+@pytest.mark.parametrize("current", [None, "done", "later", "something-else"])
+@pytest.mark.parametrize("guide", [None, GUIDE])
+def test_cached_item_equals_a_fresh_render(app, current, guide):
+    with app.test_request_context("/"):
+        first = fragments.item_fieldset(item(), 12, current, guide)
+        again = fragments.item_fieldset(item(), 12, current, guide)
+        other = fragments.item_fieldset(item(), 345, current, guide)
+        assert first == again == fresh(item(), 12, current, guide)
+        assert other == fresh(item(), 345, current, guide)
+        assert "a-345-vneid" in other and "a-12-" not in other
+        assert "&lt;VNeID&gt;" in first  # escaped as the template escapes
+
+
+def test_a_changed_checklist_item_gives_new_markup(app):
+    with app.test_request_context("/"):
+        before = fragments.item_fieldset(item(), 1, None, GUIDE)
+        relabelled = fragments.item_fieldset(item(label="Cài VNeID mức 2"), 1, None, GUIDE)
+        new_steps = fragments.item_fieldset(item(steps=["Mở App Store"]), 1, None, GUIDE)
+        other_guide = fragments.item_fieldset(item(), 1, None, ("/guides/vneid/hands-on?k=4", "/guides/vneid"))
+        assert "Cài VNeID mức 2" in relabelled and relabelled == fresh(item(label="Cài VNeID mức 2"), 1, None, GUIDE)
+        assert "Mở App Store" in new_steps and "Mở CH Play" not in new_steps
+        assert "k=4" in other_guide and other_guide != before
+
+
+def test_each_language_has_its_own_markup(app):
+    with app.test_request_context("/"):
+        vietnamese = fragments.item_fieldset(item(), 1, None, GUIDE)
+    with app.test_request_context("/"):
+        g._translations = Shouting()
+        shouted = fragments.item_fieldset(item(), 1, None, GUIDE)
+        assert shouted == fresh(item(), 1, None, GUIDE)
+    with app.test_request_context("/"):
+        assert fragments.item_fieldset(item(), 1, None, GUIDE) == vietnamese
+    assert "Cách làm" in vietnamese and "CÁCH LÀM" in shouted and "Cách làm" not in shouted
+
+
+def test_urls_are_url_for(app):
+    with app.test_request_context("/"):
+        assert fragments.fixed_url("static", filename="css/app.css") == url_for("static", filename="css/app.css")
+        assert fragments.fixed_url("auth.login", next="/outbox?a=1") == url_for("auth.login", next="/outbox?a=1")
+        for household_id in (1, 42, 918273645):
+            assert fragments.id_url("households.page", "household_id", household_id) == \
+                url_for("households.page", household_id=household_id)
+        assert fragments.id_url("areas.street", "street_id", 7, open=1) == url_for("areas.street", street_id=7, open=1)
+    with app.test_request_context("/", base_url="http://example.org/field"):
+        assert fragments.fixed_url("areas.home") == "/field/"
+        assert fragments.id_url("areas.street", "street_id", 5) == "/field/streets/5"

@@ -16,6 +16,8 @@ bp = Blueprint("areas", __name__)
 # Every page's menu and scripts (base.html) and the area lists link through these.
 bp.add_app_template_global(fragments.fixed_url, "fixed_url")
 bp.add_app_template_global(fragments.id_url, "id_url")
+bp.add_app_template_global(fragments.street_row, "street_row")
+bp.add_app_template_global(fragments.household_row, "household_row")
 
 LATER = ("hen_quay_lai", "khong_co_nha")
 

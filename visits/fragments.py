@@ -9,8 +9,11 @@ The cache hangs on the request's catalogue (visits/i18n.py translations), so eac
 key holds every value the template reads (an item's code, label and steps, not its id), so a changed plan or
 checklist gives a new key, never stale markup. Each gunicorn worker fills its own.
 """
+import re
+from types import SimpleNamespace
+
 from flask import current_app, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .i18n import translations
 
@@ -39,6 +42,21 @@ def filled(parts: list, value) -> Markup:
     return Markup(str(int(value)).join(parts))
 
 
+def skeleton(template: str, name: str, *arguments) -> list:
+    """A macro's markup for arguments holding markers, cut at each marker: [text, marker, text, ..., text]."""
+    text = str(macro(template, name)(*arguments))
+    return re.split(f"({'|'.join(re.escape(mark) for mark in MARKS)})", text)
+
+
+def filled_in(pieces: list, values: dict) -> Markup:
+    """A skeleton with each marker replaced by its (escaped) value."""
+    out = [pieces[0]]
+    for at in range(1, len(pieces), 2):
+        out.append(values[pieces[at]])
+        out.append(pieces[at + 1])
+    return Markup("".join(out))
+
+
 def item_fieldset(item, key: int, current: str | None, guide: tuple[str, str] | None) -> Markup:
     """templates/households/_item.html's fieldset of one checklist item for one subject (0: the household,
     else a resident id), with its current answer and guide links."""
@@ -47,12 +65,36 @@ def item_fieldset(item, key: int, current: str | None, guide: tuple[str, str] | 
     return filled(parts, key)
 
 
+# --- Rows of the area lists (templates/areas/_rows.html) ------------------------------------------------------
+# A street of fifty households is fifty rows of a handful of shapes: a shape (status, business or not, open
+# items, progress) is rendered once per language, and each row fills in its id and names, escaped as Jinja does.
+
+ID, NAME, HOUSE, HEAD = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00"
+MARKS = (ID, NAME, HOUSE, HEAD)
+
+
+def street_row(street, total: int, visited: int) -> Markup:
+    pieces = cached(("street_row", total, visited),
+                    lambda: skeleton("areas/_rows.html", "street_row", SimpleNamespace(id=int(ID), name=NAME),
+                                     total, visited))
+    return filled_in(pieces, {ID: str(int(street.id)), NAME: escape(street.name)})
+
+
+def household_row(household) -> Markup:
+    status, business, open_items = household.status, bool(household.is_business), household.open_items
+    pieces = cached(("household_row", status, business, open_items),
+                    lambda: skeleton("areas/_rows.html", "household_row", SimpleNamespace(
+                        id=int(ID), house_number=HOUSE, head_name=HEAD, status=status, is_business=business,
+                        open_items=open_items)))
+    return filled_in(pieces, {ID: str(int(household.id)), HOUSE: escape(household.house_number),
+                              HEAD: escape(household.head_name)})
+
+
 # --- URLs -----------------------------------------------------------------------------------------------------
 # url_for matches the endpoint, converts every value and quotes the result: a few dozen times a page for links
 # that are the same on every request. Behind one process the script root is fixed, but it is in the key anyway.
 
 _urls: dict = {}
-ID_MARK = 918273645  # an id no table reaches, replaced by the real one in a cached URL
 
 
 def fixed_url(endpoint: str, **values) -> str:
@@ -69,5 +111,5 @@ def id_url(endpoint: str, name: str, value: int, **values) -> str:
     key = (request.script_root, endpoint, name, tuple(values.items()))
     parts = _urls.get(key)
     if parts is None:
-        parts = _urls[key] = url_for(endpoint, **{name: ID_MARK}, **values).split(str(ID_MARK))
+        parts = _urls[key] = url_for(endpoint, **{name: int(ID)}, **values).split(ID)
     return str(int(value)).join(parts)

@@ -1,4 +1,5 @@
 """Cached fragments (visits/fragments.py) are what a fresh render gives, per language and per checklist."""
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +14,8 @@ class Shouting(NullTranslations):
     """Another language: every string translated, visibly."""
 
     def ugettext(self, message):
-        return message.upper()
+        pieces = re.split(r"(%\(\w+\)s)", message)  # placeholders stay as they are
+        return "".join(piece if at % 2 else piece.upper() for at, piece in enumerate(pieces))
 
     gettext = ugettext
 
@@ -82,3 +84,34 @@ def test_urls_are_url_for(app):
     with app.test_request_context("/", base_url="http://example.org/field"):
         assert fragments.fixed_url("areas.home") == "/field/"
         assert fragments.id_url("areas.street", "street_id", 5) == "/field/streets/5"
+
+
+def household(**changes):
+    fields = {"id": 81, "status": "chua_tham", "is_business": False, "open_items": 0, "house_number": "12/3A",
+              "head_name": "Nguyễn Văn A"}
+    return SimpleNamespace(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("changes", [{}, {"status": "da_tham", "open_items": 3}, {"is_business": True},
+                                     {"head_name": None}, {"head_name": 'Trần "Bé" <b>&</b>', "house_number": "<5>"},
+                                     {"id": 918273645, "status": "hen_quay_lai", "open_items": 1}])
+def test_cached_rows_equal_a_fresh_render(app, changes):
+    row = fragments.macro
+    with app.test_request_context("/"):
+        fragments.household_row(household())  # a first row of the shape fills the cache
+        assert fragments.household_row(household(**changes)) == \
+            row("areas/_rows.html", "household_row")(household(**changes))
+        for total, visited in ((0, 0), (7, 3), (7, 7)):
+            street = SimpleNamespace(id=changes.get("id", 4), name=changes.get("head_name") or "Phố <Huế>")
+            fragments.street_row(SimpleNamespace(id=1, name="x"), total, visited)
+            assert fragments.street_row(street, total, visited) == \
+                row("areas/_rows.html", "street_row")(street, total, visited)
+
+
+def test_rows_in_another_language(app):
+    with app.test_request_context("/"):
+        g._translations = Shouting()
+        shouted = fragments.household_row(household(is_business=True, open_items=2))
+        assert shouted == fragments.macro("areas/_rows.html", "household_row")(household(is_business=True,
+                                                                                         open_items=2))
+        assert "SXKD" in shouted and "VIỆC" in shouted

@@ -2,8 +2,7 @@
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, case, func, or_, select
 
 from . import fragments
 from .extensions import db
@@ -35,14 +34,23 @@ def street_progress(query):
         .group_by(Street.id).order_by(Street.khu_pho_id, Street.position, Street.name)).all()
 
 
+# "Đường của tôi": the member's streets, then the others of their khu phố; statements built once (see scope.py).
+_STREETS = select(Street, func.count(Household.id), visited_count()) \
+    .outerjoin(Household, Household.street_id == Street.id) \
+    .group_by(Street.id).order_by(Street.khu_pho_id, Street.position, Street.name)
+MY_STREETS = _STREETS.where(Street.member_id == bindparam("user_id"))
+OTHER_STREETS = _STREETS.where(Street.khu_pho_id.in_(bindparam("allowed", expanding=True)),
+                               or_(Street.member_id.is_(None), Street.member_id != bindparam("user_id")))
+
+
 @bp.get("/")
 @login_required
 def home():
     if current_user.role in ("staff", "admin"):
         return khu_pho_list()
-    mine = street_progress(select(Street).where(Street.member_id == current_user.id))
-    others = street_progress(scoped(select(Street), Street.khu_pho_id)
-                             .where(or_(Street.member_id.is_(None), Street.member_id != current_user.id)))
+    user_id = current_user.id
+    mine = db.session.execute(MY_STREETS, {"user_id": user_id}).all()
+    others = db.session.execute(OTHER_STREETS, {"user_id": user_id, "allowed": khu_pho_ids(current_user)}).all()
     return render("areas/home.html", mine=mine, others=others)
 
 
@@ -61,15 +69,19 @@ def khu_pho(khu_pho_id: int):
     return render("areas/khu_pho.html", place=place, streets=streets)
 
 
+# A street's households in walking order; True: only those with something left to do.
+_IN_STREET = select(Household).where(Household.street_id == bindparam("street_id")) \
+    .order_by(Household.sort_key, Household.id)
+STREET_HOUSEHOLDS = {False: _IN_STREET,
+                     True: _IN_STREET.where(or_(Household.status != "da_tham", Household.open_items > 0))}
+
+
 @bp.get("/streets/<int:street_id>")
 @login_required
 def street(street_id: int):
-    place = street_or_404(street_id, joinedload(Street.khu_pho))
+    place = street_or_404(street_id, with_khu_pho=True)
     only_open = request.args.get("open") == "1"
-    query = select(Household).where(Household.street_id == place.id).order_by(Household.sort_key, Household.id)
-    if only_open:
-        query = query.where(or_(Household.status != "da_tham", Household.open_items > 0))
-    households = db.session.scalars(query).all()
+    households = db.session.scalars(STREET_HOUSEHOLDS[only_open], {"street_id": place.id}).all()
     return render("areas/street.html", "areas/_household_list.html", street=place, households=households,
                   only_open=only_open)
 

@@ -2,8 +2,7 @@
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 
 from .checklist import plan_items, plan_rules
 from .extensions import db
@@ -22,16 +21,19 @@ bp = Blueprint("households", __name__)
 bp.add_app_template_global(fragments.item_fieldset, "item_fieldset")
 
 
+# Only what the page shows of the last visits: whole Visit rows cost a tenth of the page.
+RECENT_VISITS = select(Visit.recorded_at, Visit.outcome, User.full_name, User.username) \
+    .join(User, Visit.user_id == User.id).where(Visit.household_id == bindparam("household_id")) \
+    .order_by(Visit.recorded_at.desc(), Visit.uuid.desc()).limit(5)
+
+
 def household_context(household: Household, form: VisitForm | None = None, saved: Visit | None = None) -> dict:
     """Everything the household page and its swapped region show."""
     items, rules = plan_items(), plan_rules()
     states = states_of(household)
     form = form or VisitForm(formdata=None, visit_uuid=new_uuid())
     applicable = applicable_items(household, items, rules)
-    # Only what the page shows of the last visits: whole Visit rows cost a tenth of the page.
-    recent = db.session.execute(select(Visit.recorded_at, Visit.outcome, User.full_name, User.username)
-                                .join(User, Visit.user_id == User.id).where(Visit.household_id == household.id)
-                                .order_by(Visit.recorded_at.desc(), Visit.uuid.desc()).limit(5)).all()
+    recent = db.session.execute(RECENT_VISITS, {"household_id": household.id}).all()
     return {"household": household, "street": household.street, "form": form, "saved": saved,
             "applicable": applicable, "guide_links": guide_links(household, applicable),
             "open": open_items_for(household, items, rules, states),
@@ -54,7 +56,7 @@ def guide_links(household: Household, applicable: dict) -> dict:
 @login_required
 def page(household_id: int):
     """The household; after a save, ?saved=<visit uuid> adds the confirmation and the next-door button."""
-    household = household_or_404(household_id, joinedload(Household.street))
+    household = household_or_404(household_id, with_street=True)
     saved = None
     if request.args.get("saved"):
         saved = db.session.scalar(select(Visit).where(Visit.uuid == request.args["saved"],

@@ -1,13 +1,14 @@
 """Pieces of pages rendered once per process and language, then reused: Markup that depends only on its arguments.
 
 A household page shows the same checklist item, with the same label, steps, guide links and six answer chips,
-for every adult of every household; rendering it through Jinja cost a third of the page. Here a piece is
-rendered by its template once, with a marker where a per-household value (a resident id) goes, and later
-pages only join the cached parts around that value.
+for every adult of every household, and a street the same row for every household but its number and name.
+Rendering them through Jinja was most of those pages' work. Here a piece is rendered by its own macro once,
+with markers where the per-row values (an id, a name) go; later pages only fill the markers in, escaped as
+Jinja escapes them. The macros print those values and never test them, so one rendering serves them all.
 
 The cache hangs on the request's catalogue (visits/i18n.py translations), so each language has its own; the
-key holds every value the template reads (an item's code, label and steps, not its id), so a changed plan or
-checklist gives a new key, never stale markup. Each gunicorn worker fills its own.
+key holds every other value the macro reads (an item's code, label and steps, a household's status, ...), so a
+changed plan, checklist or household gives a new key, never stale markup. Each gunicorn worker fills its own.
 """
 import re
 from types import SimpleNamespace
@@ -16,12 +17,17 @@ from flask import current_app, request, url_for
 from markupsafe import Markup, escape
 
 from .i18n import translations
+from .state import encode_fact
 
-SLOT = "\x00slot\x00"  # stands for a per-page value in a cached piece; never in a label or a URL
-LIMIT = 20_000  # pieces per language: far above a ward's plans x answers x guides, a bound if plans churn
+LIMIT = 20_000  # pieces per language: far above a ward's shapes; a bound should plans or checklists churn
+
+# Markers for the printed values: an integer (ids go through int converters and arithmetic-free prints) and
+# strings no name holds.
+ID, NAME, HOUSE, HEAD = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00"
+MARKS = re.compile(f"({'|'.join(re.escape(mark) for mark in (ID, NAME, HOUSE, HEAD))})")
 
 
-def cached(key: tuple, render) -> Markup | list:
+def cached(key: tuple, render) -> list:
     """The piece under key in the request's language, rendered by render() the first time."""
     store = translations().__dict__.setdefault("_fragments", {})
     found = store.get(key)
@@ -37,15 +43,9 @@ def macro(template: str, name: str):
     return getattr(current_app.jinja_env.get_template(template).module, name)
 
 
-def filled(parts: list, value) -> Markup:
-    """A cached piece with its slots filled by value (an int: nothing to escape)."""
-    return Markup(str(int(value)).join(parts))
-
-
 def skeleton(template: str, name: str, *arguments) -> list:
     """A macro's markup for arguments holding markers, cut at each marker: [text, marker, text, ..., text]."""
-    text = str(macro(template, name)(*arguments))
-    return re.split(f"({'|'.join(re.escape(mark) for mark in MARKS)})", text)
+    return MARKS.split(str(macro(template, name)(*arguments)))
 
 
 def filled_in(pieces: list, values: dict) -> Markup:
@@ -57,21 +57,31 @@ def filled_in(pieces: list, values: dict) -> Markup:
     return Markup("".join(out))
 
 
+# --- The household page (templates/households/_item.html, _facts.html) -----------------------------------------
+
 def item_fieldset(item, key: int, current: str | None, guide: tuple[str, str] | None) -> Markup:
-    """templates/households/_item.html's fieldset of one checklist item for one subject (0: the household,
-    else a resident id), with its current answer and guide links."""
-    parts = cached(("item_fieldset", item.code, item.label, tuple(item.steps or ()), current, guide),
-                   lambda: macro("households/_item.html", "item_fieldset")(item, SLOT, current, guide).split(SLOT))
-    return filled(parts, key)
+    """The fieldset of one checklist item for one subject (0: the household, else a resident id), with its
+    current answer and guide links."""
+    pieces = cached(("item_fieldset", item.code, item.label, tuple(item.steps or ()), current, guide),
+                    lambda: skeleton("households/_item.html", "item_fieldset", item, int(ID), current, guide))
+    return filled_in(pieces, {ID: str(int(key))})
+
+
+FACTS = ("phone_kind", "sim", "handset_2g_only", "has_epay")  # what templates/households/_facts.html asks
+
+
+def resident_facts(resident) -> Markup:
+    """A resident's phone, SIM and account selects, with their current answers."""
+    values = tuple(getattr(resident, fact) for fact in FACTS)
+    pieces = cached(("resident_facts",) + values,
+                    lambda: skeleton("households/_facts.html", "resident_facts",
+                                     SimpleNamespace(id=int(ID), **dict(zip(FACTS, values))), encode_fact))
+    return filled_in(pieces, {ID: str(int(resident.id))})
 
 
 # --- Rows of the area lists (templates/areas/_rows.html) ------------------------------------------------------
 # A street of fifty households is fifty rows of a handful of shapes: a shape (status, business or not, open
 # items, progress) is rendered once per language, and each row fills in its id and names, escaped as Jinja does.
-
-ID, NAME, HOUSE, HEAD = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00"
-MARKS = (ID, NAME, HOUSE, HEAD)
-
 
 def street_row(street, total: int, visited: int) -> Markup:
     pieces = cached(("street_row", total, visited),

@@ -115,3 +115,15 @@ def test_rows_in_another_language(app):
         assert shouted == fragments.macro("areas/_rows.html", "household_row")(household(is_business=True,
                                                                                          open_items=2))
         assert "SXKD" in shouted and "VIỆC" in shouted
+
+
+@pytest.mark.parametrize("facts", [(None, None, None, None), ("smart", "4g", False, True), ("basic", "2g", True, False),
+                                   ("none", "unknown", None, False)])
+def test_cached_resident_facts_equal_a_fresh_render(app, facts):
+    from visits.state import encode_fact
+    resident = SimpleNamespace(id=5021, **dict(zip(fragments.FACTS, facts)))
+    with app.test_request_context("/"):
+        fragments.resident_facts(SimpleNamespace(id=1, **dict(zip(fragments.FACTS, facts))))
+        cached = fragments.resident_facts(resident)
+        assert cached == fragments.macro("households/_facts.html", "resident_facts")(resident, encode_fact)
+        assert 'name="f-5021-sim"' in cached and 'name="f-1-' not in cached

@@ -79,6 +79,16 @@ def resident_facts(resident) -> Markup:
     return filled_in(pieces, {ID: str(int(resident.id))})
 
 
+def outcome_chips(field) -> Markup:
+    """The visit form's outcome chips: kept per language while blank (a new visit's form), as a form sent back
+    with a choice or an error shows the request's own."""
+    render = macro("households/_outcome.html", "outcome_chips")
+    if field.data is not None or field.errors:
+        return render(field)
+    return cached(("outcome_chips", field.id, field.name, tuple(choice.value for choice in field.choices)),
+                  lambda: render(field))
+
+
 # --- Rows of the area lists (templates/areas/_rows.html) ------------------------------------------------------
 # A street of fifty households is fifty rows of a handful of shapes: a shape (status, business or not, open
 # items, progress) is rendered once per language, and each row fills in its id and names, escaped as Jinja does.

@@ -20,6 +20,7 @@ from .text import address_key, fold, nfc
 bp = Blueprint("households", __name__)
 bp.add_app_template_global(fragments.item_fieldset, "item_fieldset")
 bp.add_app_template_global(fragments.resident_facts, "resident_facts")
+bp.add_app_template_global(fragments.outcome_chips, "outcome_chips")
 
 
 # Only what the page shows of the last visits: whole Visit rows cost a tenth of the page.

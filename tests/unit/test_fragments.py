@@ -127,3 +127,20 @@ def test_cached_resident_facts_equal_a_fresh_render(app, facts):
         cached = fragments.resident_facts(resident)
         assert cached == fragments.macro("households/_facts.html", "resident_facts")(resident, encode_fact)
         assert 'name="f-5021-sim"' in cached and 'name="f-1-' not in cached
+
+
+def test_outcome_chips_are_cached_only_while_blank(app):
+    from werkzeug.datastructures import MultiDict
+
+    from visits.forms import VisitForm
+    with app.test_request_context("/"):
+        render = fragments.macro("households/_outcome.html", "outcome_chips")
+        blank = VisitForm(formdata=None)
+        assert fragments.outcome_chips(blank.outcome) == fragments.outcome_chips(blank.outcome) == \
+            render(blank.outcome)
+        sent = VisitForm(formdata=MultiDict({"outcome": "met"}))
+        assert fragments.outcome_chips(sent.outcome) == render(sent.outcome)
+        assert "checked" in fragments.outcome_chips(sent.outcome)
+        refused = VisitForm(formdata=MultiDict({"outcome": "nonsense"}))
+        refused.validate()
+        assert fragments.outcome_chips(refused.outcome) == render(refused.outcome) != render(blank.outcome)

@@ -17,6 +17,8 @@ bp.add_app_template_global(fragments.fixed_url, "fixed_url")
 bp.add_app_template_global(fragments.id_url, "id_url")
 bp.add_app_template_global(fragments.street_row, "street_row")
 bp.add_app_template_global(fragments.household_row, "household_row")
+for part in (fragments.page_top, fragments.page_foot, fragments.page_scripts):
+    bp.add_app_template_global(part)
 
 LATER = ("hen_quay_lai", "khong_co_nha")
 

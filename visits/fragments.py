@@ -14,6 +14,8 @@ import re
 from types import SimpleNamespace
 
 from flask import current_app, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from .i18n import translations
@@ -23,8 +25,8 @@ LIMIT = 20_000  # pieces per language: far above a ward's shapes; a bound should
 
 # Markers for the printed values: an integer (ids go through int converters and arithmetic-free prints) and
 # strings no name holds.
-ID, NAME, HOUSE, HEAD = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00"
-MARKS = re.compile(f"({'|'.join(re.escape(mark) for mark in (ID, NAME, HOUSE, HEAD))})")
+ID, NAME, HOUSE, HEAD, CSRF = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00", "\x00csrf\x00"
+MARKS = re.compile(f"({'|'.join(re.escape(mark) for mark in (ID, NAME, HOUSE, HEAD, CSRF))})")
 
 
 def cached(key: tuple, render) -> list:
@@ -55,6 +57,30 @@ def filled_in(pieces: list, values: dict) -> Markup:
         out.append(values[pieces[at]])
         out.append(pieces[at + 1])
     return Markup("".join(out))
+
+
+# --- Every page (templates/_page.html, around base.html's content) --------------------------------------------
+
+def page_top() -> Markup:
+    """The menu bar of the user's role, the banners and the top of <main>."""
+    user = current_user._get_current_object()
+    signed_in = user.is_authenticated
+    role = user.role if signed_in else None
+    pieces = cached(("page_top", signed_in, role), lambda: skeleton("_page.html", "page_top", signed_in, role, CSRF))
+    # The token only where the logout form is: a signed-out page asks for one in its <head> anyway.
+    return filled_in(pieces, {CSRF: escape(generate_csrf())} if len(pieces) > 1 else {})
+
+
+def page_foot() -> Markup:
+    signed_in = current_user.is_authenticated
+    return filled_in(cached(("page_foot", signed_in), lambda: skeleton("_page.html", "page_foot", signed_in)), {})
+
+
+def page_scripts() -> Markup:
+    """htmx from the CDN with its fallback, or our copy; then the app's scripts."""
+    cdn_url, sri = current_app.config.get("HTMX_CDN_URL"), current_app.config.get("HTMX_SRI")
+    return filled_in(cached(("page_scripts", cdn_url, sri), lambda: skeleton("_page.html", "page_scripts", cdn_url, sri)),
+                     {})
 
 
 # --- The household page (templates/households/_item.html, _facts.html) -----------------------------------------

@@ -144,3 +144,21 @@ def test_outcome_chips_are_cached_only_while_blank(app):
         refused = VisitForm(formdata=MultiDict({"outcome": "nonsense"}))
         refused.validate()
         assert fragments.outcome_chips(refused.outcome) == render(refused.outcome) != render(blank.outcome)
+
+
+@pytest.mark.parametrize("role", [None, "member", "leader", "staff", "admin"])
+def test_page_parts_equal_a_fresh_render(app, role):
+    from flask_wtf.csrf import generate_csrf
+    with app.test_request_context("/"):
+        if role:
+            g._login_user = SimpleNamespace(is_authenticated=True, role=role)
+        fragments.page_top()
+        top = fragments.page_top()
+        signed_in = role is not None
+        assert top == fragments.macro("_page.html", "page_top")(signed_in, role, generate_csrf() if role else None)
+        assert ('value="%s"' % generate_csrf() in top) == signed_in
+        assert fragments.page_foot() == fragments.macro("_page.html", "page_foot")(signed_in)
+    app.config.update(HTMX_CDN_URL="https://cdn.example/htmx.js", HTMX_SRI="sha384-x")
+    with app.test_request_context("/"):
+        assert "cdn.example" in fragments.page_scripts() == \
+            fragments.macro("_page.html", "page_scripts")("https://cdn.example/htmx.js", "sha384-x")

@@ -18,15 +18,18 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from .forms import VisitForm
 from .i18n import translations
+from .models import new_uuid
 from .state import encode_fact
 
 LIMIT = 20_000  # pieces per language: far above a ward's shapes; a bound should plans or checklists churn
 
 # Markers for the printed values: an integer (ids go through int converters and arithmetic-free prints) and
 # strings no name holds.
-ID, NAME, HOUSE, HEAD, CSRF = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00", "\x00csrf\x00"
-MARKS = re.compile(f"({'|'.join(re.escape(mark) for mark in (ID, NAME, HOUSE, HEAD, CSRF))})")
+ID, NAME, HOUSE, HEAD = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00"
+CSRF, UUID = "\x00csrf\x00", "\x00uuid\x00"
+MARKS = re.compile(f"({'|'.join(re.escape(mark) for mark in (ID, NAME, HOUSE, HEAD, CSRF, UUID))})")
 
 
 def cached(key: tuple, render) -> list:
@@ -105,14 +108,25 @@ def resident_facts(resident) -> Markup:
     return filled_in(pieces, {ID: str(int(resident.id))})
 
 
-def outcome_chips(field) -> Markup:
-    """The visit form's outcome chips: kept per language while blank (a new visit's form), as a form sent back
-    with a choice or an error shows the request's own."""
-    render = macro("households/_outcome.html", "outcome_chips")
-    if field.data is not None or field.errors:
-        return render(field)
-    return cached(("outcome_chips", field.id, field.name, tuple(choice.value for choice in field.choices)),
-                  lambda: render(field))
+def visit_form_head(form) -> Markup:
+    """The visit form's hidden fields and outcome chips; form: one sent back, or None for a new visit."""
+    if form is not None:
+        return macro("households/_visit_form.html", "visit_form_head")(form)
+    pieces = cached(("visit_form_head",), lambda: skeleton("households/_visit_form.html", "visit_form_head",
+                                                             blank_visit_form()))
+    return filled_in(pieces, {UUID: new_uuid(), CSRF: escape(generate_csrf())})
+
+
+def visit_form_notes(form) -> Markup:
+    render = macro("households/_visit_form.html", "visit_form_notes")
+    return render(form) if form is not None else cached(("visit_form_notes",), lambda: render(blank_visit_form()))
+
+
+def blank_visit_form() -> VisitForm:
+    """A new visit's form with markers for its UUID and CSRF token (the token field prints current_token)."""
+    form = VisitForm(formdata=None, visit_uuid=UUID)
+    form.csrf_token.current_token = CSRF
+    return form
 
 
 # --- Rows of the area lists (templates/areas/_rows.html) ------------------------------------------------------
@@ -144,7 +158,7 @@ _urls: dict = {}
 
 
 def fixed_url(endpoint: str, **values) -> str:
-    """url_for of a link that never changes (a static file, a menu entry)."""
+    """url_for of a link that never changes (a static file, a menu entry, a guide)."""
     key = (request.script_root, endpoint, tuple(values.items()))
     found = _urls.get(key)
     if found is None:

@@ -20,7 +20,8 @@ from .text import address_key, fold, nfc
 bp = Blueprint("households", __name__)
 bp.add_app_template_global(fragments.item_fieldset, "item_fieldset")
 bp.add_app_template_global(fragments.resident_facts, "resident_facts")
-bp.add_app_template_global(fragments.outcome_chips, "outcome_chips")
+bp.add_app_template_global(fragments.visit_form_head, "visit_form_head")
+bp.add_app_template_global(fragments.visit_form_notes, "visit_form_notes")
 
 
 # Only what the page shows of the last visits: whole Visit rows cost a tenth of the page.
@@ -30,10 +31,10 @@ RECENT_VISITS = select(Visit.recorded_at, Visit.outcome, User.full_name, User.us
 
 
 def household_context(household: Household, form: VisitForm | None = None, saved: Visit | None = None) -> dict:
-    """Everything the household page and its swapped region show."""
+    """Everything the household page and its swapped region show; form: a visit form sent back with an error,
+    None for a new visit's blank one (visits/fragments.py visit_form_head)."""
     items, rules = plan_items(), plan_rules()
     states = states_of(household)
-    form = form or VisitForm(formdata=None, visit_uuid=new_uuid())
     applicable = applicable_items(household, items, rules)
     recent = db.session.execute(RECENT_VISITS, {"household_id": household.id}).all()
     return {"household": household, "street": household.street, "form": form, "saved": saved,
@@ -43,14 +44,15 @@ def household_context(household: Household, form: VisitForm | None = None, saved
             "residents": [r for r in household.residents if not r.moved_away],
             "residents_by_id": {str(r.id): r.uuid for r in household.residents if not r.moved_away},
             "moved": [r for r in household.residents if r.moved_away],
-            "recent": recent, "encode_fact": encode_fact}
+            "recent": recent}
 
 
 def guide_links(household: Household, applicable: dict) -> dict:
     """Each guide's two links, by slug, for the items that have one that opens: built once per guide, not once
     per item and resident (a page shows the same item for every adult)."""
     slugs = {item.guide_slug for eligible in applicable.values() for item in eligible}
-    return {slug: (url_for("guides.hands_on", slug=slug, k=household.khu_pho_id), url_for("guides.page", slug=slug))
+    return {slug: (fragments.fixed_url("guides.hands_on", slug=slug, k=household.khu_pho_id),
+                   fragments.fixed_url("guides.page", slug=slug))
             for slug in slugs if has_guide(slug)}
 
 

@@ -129,21 +129,24 @@ def test_cached_resident_facts_equal_a_fresh_render(app, facts):
         assert 'name="f-5021-sim"' in cached and 'name="f-1-' not in cached
 
 
-def test_outcome_chips_are_cached_only_while_blank(app):
+def test_a_new_visit_form_equals_a_fresh_render(app):
+    from flask_wtf.csrf import generate_csrf
     from werkzeug.datastructures import MultiDict
 
     from visits.forms import VisitForm
     with app.test_request_context("/"):
-        render = fragments.macro("households/_outcome.html", "outcome_chips")
-        blank = VisitForm(formdata=None)
-        assert fragments.outcome_chips(blank.outcome) == fragments.outcome_chips(blank.outcome) == \
-            render(blank.outcome)
-        sent = VisitForm(formdata=MultiDict({"outcome": "met"}))
-        assert fragments.outcome_chips(sent.outcome) == render(sent.outcome)
-        assert "checked" in fragments.outcome_chips(sent.outcome)
-        refused = VisitForm(formdata=MultiDict({"outcome": "nonsense"}))
-        refused.validate()
-        assert fragments.outcome_chips(refused.outcome) == render(refused.outcome) != render(blank.outcome)
+        head = fragments.macro("households/_visit_form.html", "visit_form_head")
+        notes = fragments.macro("households/_visit_form.html", "visit_form_notes")
+        fragments.visit_form_head(None)
+        blank = fragments.visit_form_head(None)
+        uuid = re.search(r'name="visit_uuid" type="hidden" value="([^"]+)"', blank).group(1)
+        assert blank == head(VisitForm(formdata=None, visit_uuid=uuid))
+        assert generate_csrf() in blank and uuid not in fragments.visit_form_head(None)
+        assert fragments.visit_form_notes(None) == notes(VisitForm(formdata=None))
+        sent = VisitForm(formdata=MultiDict({"outcome": "nonsense", "notes": "Gọi lại <chiều>"}))
+        sent.validate()
+        assert fragments.visit_form_head(sent) == head(sent) and "error" in head(sent)
+        assert fragments.visit_form_notes(sent) == notes(sent) and "Gọi lại &lt;chiều&gt;" in notes(sent)
 
 
 @pytest.mark.parametrize("role", [None, "member", "leader", "staff", "admin"])

@@ -96,6 +96,13 @@ def item_fieldset(item, key: int, current: str | None, guide: tuple[str, str] | 
     return filled_in(pieces, {ID: str(int(key))})
 
 
+def checklist(items: list, key: int, answer_of, guide_links: dict) -> Markup:
+    """The fieldsets of one subject's items in a row; answer_of(key, code): the current answer, guide_links:
+    each guide slug's two links (visits/households.py household_context)."""
+    return Markup("".join([item_fieldset(item, key, answer_of(key, item.code), guide_links.get(item.guide_slug))
+                           for item in items]))
+
+
 FACTS = ("phone_kind", "sim", "handset_2g_only", "has_epay")  # what templates/households/_facts.html asks
 
 

@@ -18,7 +18,7 @@ from .state import applicable_items, encode_fact, open_items_for, states_of
 from .text import address_key, fold, nfc
 
 bp = Blueprint("households", __name__)
-bp.add_app_template_global(fragments.item_fieldset, "item_fieldset")
+bp.add_app_template_global(fragments.checklist, "checklist")
 bp.add_app_template_global(fragments.resident_facts, "resident_facts")
 bp.add_app_template_global(fragments.visit_form_head, "visit_form_head")
 bp.add_app_template_global(fragments.visit_form_notes, "visit_form_notes")

@@ -165,3 +165,13 @@ def test_page_parts_equal_a_fresh_render(app, role):
     with app.test_request_context("/"):
         assert "cdn.example" in fragments.page_scripts() == \
             fragments.macro("_page.html", "page_scripts")("https://cdn.example/htmx.js", "sha384-x")
+
+
+def test_a_checklist_is_its_items_in_a_row(app):
+    items = [item(), item(code="dvc", label="Dịch vụ công", guide_slug="dvc", steps=[]), item(code="x", guide_slug="")]
+    answers = {(7, "vneid"): "done", (7, "x"): "na"}
+    links = {"vneid": GUIDE}
+    with app.test_request_context("/"):
+        assert fragments.checklist(items, 7, lambda key, code: answers.get((key, code)), links) == "".join(
+            fresh(one, 7, answers.get((7, one.code)), links.get(one.guide_slug)) for one in items)
+        assert fragments.checklist([], 7, None, links) == ""

@@ -28,8 +28,8 @@ LIMIT = 20_000  # pieces per language: far above a ward's shapes; a bound should
 # Markers for the printed values: an integer (ids go through int converters and arithmetic-free prints) and
 # strings no name holds.
 ID, NAME, HOUSE, HEAD = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00"
-CSRF, UUID = "\x00csrf\x00", "\x00uuid\x00"
-MARKS = re.compile(f"({'|'.join(re.escape(mark) for mark in (ID, NAME, HOUSE, HEAD, CSRF, UUID))})")
+CSRF, UUID, YEAR = "\x00csrf\x00", "\x00uuid\x00", "\x00year\x00"
+MARKS = re.compile(f"({'|'.join(re.escape(mark) for mark in (ID, NAME, HOUSE, HEAD, CSRF, UUID, YEAR))})")
 
 
 def cached(key: tuple, render) -> list:
@@ -86,7 +86,10 @@ def page_scripts() -> Markup:
                      {})
 
 
-# --- The household page (templates/households/_item.html, _facts.html) -----------------------------------------
+# --- The household page (templates/households/) ---------------------------------------------------------------
+
+FACTS = ("phone_kind", "sim", "handset_2g_only", "has_epay")  # a resident's facts (_facts.html, _person.html)
+
 
 def item_fieldset(item, key: int, current: str | None, guide: tuple[str, str] | None) -> Markup:
     """The fieldset of one checklist item for one subject (0: the household, else a resident id), with its
@@ -96,14 +99,23 @@ def item_fieldset(item, key: int, current: str | None, guide: tuple[str, str] | 
     return filled_in(pieces, {ID: str(int(key))})
 
 
+def person(resident, waiting: list) -> Markup:
+    """A resident in the household's list, with the items still open for them."""
+    facts = tuple(getattr(resident, fact) for fact in FACTS)
+    born, labels = bool(resident.birth_year), tuple(item.label for item in waiting)
+    pieces = cached(("person", born, labels) + facts,
+                    lambda: skeleton("households/_person.html", "person", SimpleNamespace(
+                        id=int(ID), full_name=NAME, birth_year=YEAR if born else None, **dict(zip(FACTS, facts))),
+                        [SimpleNamespace(label=label) for label in labels]))
+    return filled_in(pieces, {ID: str(int(resident.id)), NAME: escape(resident.full_name),
+                              YEAR: escape(resident.birth_year)})
+
+
 def checklist(items: list, key: int, answer_of, guide_links: dict) -> Markup:
     """The fieldsets of one subject's items in a row; answer_of(key, code): the current answer, guide_links:
     each guide slug's two links (visits/households.py household_context)."""
     return Markup("".join([item_fieldset(item, key, answer_of(key, item.code), guide_links.get(item.guide_slug))
                            for item in items]))
-
-
-FACTS = ("phone_kind", "sim", "handset_2g_only", "has_epay")  # what templates/households/_facts.html asks
 
 
 def resident_facts(resident) -> Markup:

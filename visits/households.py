@@ -19,6 +19,7 @@ from .text import address_key, fold, nfc
 
 bp = Blueprint("households", __name__)
 bp.add_app_template_global(fragments.checklist, "checklist")
+bp.add_app_template_global(fragments.person, "person")
 bp.add_app_template_global(fragments.resident_facts, "resident_facts")
 bp.add_app_template_global(fragments.visit_form_head, "visit_form_head")
 bp.add_app_template_global(fragments.visit_form_notes, "visit_form_notes")

@@ -175,3 +175,17 @@ def test_a_checklist_is_its_items_in_a_row(app):
         assert fragments.checklist(items, 7, lambda key, code: answers.get((key, code)), links) == "".join(
             fresh(one, 7, answers.get((7, one.code)), links.get(one.guide_slug)) for one in items)
         assert fragments.checklist([], 7, None, links) == ""
+
+
+@pytest.mark.parametrize("changes", [{}, {"birth_year": None, "full_name": None}, {"full_name": "Lê <Thị> & Tư"},
+                                     {"phone_kind": "basic", "sim": "2g", "handset_2g_only": True, "has_epay": True}])
+@pytest.mark.parametrize("labels", [(), ("VNeID", "Dịch vụ <công>")])
+def test_cached_people_equal_a_fresh_render(app, changes, labels):
+    fields = {"id": 33, "full_name": "Nguyễn Văn A", "birth_year": 1961, "phone_kind": "smart", "sim": "4g",
+              "handset_2g_only": False, "has_epay": None}
+    resident = SimpleNamespace(**{**fields, **changes})
+    waiting = [SimpleNamespace(label=label) for label in labels]
+    with app.test_request_context("/"):
+        fragments.person(SimpleNamespace(**{**fields, **changes, "id": 1, "full_name": "B", "birth_year": 2}), waiting)
+        assert fragments.person(resident, waiting) == \
+            fragments.macro("households/_person.html", "person")(resident, waiting)

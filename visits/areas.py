@@ -13,12 +13,10 @@ from .scope import khu_pho_ids, khu_pho_or_404, scoped, street_or_404
 from .text import fold
 
 bp = Blueprint("areas", __name__)
-# Every page's menu and scripts (base.html) and the area lists link through these.
-bp.add_app_template_global(fragments.fixed_url, "fixed_url")
-bp.add_app_template_global(fragments.id_url, "id_url")
-bp.add_app_template_global(fragments.street_row, "street_row")
-bp.add_app_template_global(fragments.household_row, "household_row")
-for part in (fragments.page_top, fragments.page_foot, fragments.page_scripts):
+# Cached pieces and links of every page (base.html) and of the area lists (visits/fragments.py); registered by
+# this blueprint because every app has it.
+for part in (fragments.fixed_url, fragments.id_url, fragments.street_rows, fragments.household_rows,
+             fragments.page_top, fragments.page_foot, fragments.page_scripts):
     bp.add_app_template_global(part)
 
 LATER = ("hen_quay_lai", "khong_co_nha")

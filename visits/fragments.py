@@ -152,6 +152,15 @@ def blank_visit_form() -> VisitForm:
 # A street of fifty households is fifty rows of a handful of shapes: a shape (status, business or not, open
 # items, progress) is rendered once per language, and each row fills in its id and names, escaped as Jinja does.
 
+def street_rows(rows) -> Markup:
+    """Rows of (street, households, visited), one <li> each."""
+    return Markup("".join([street_row(street, total, visited) for street, total, visited in rows]))
+
+
+def household_rows(households) -> Markup:
+    return Markup("".join([household_row(household) for household in households]))
+
+
 def street_row(street, total: int, visited: int) -> Markup:
     pieces = cached(("street_row", total, visited),
                     lambda: skeleton("areas/_rows.html", "street_row", SimpleNamespace(id=int(ID), name=NAME),

@@ -189,3 +189,14 @@ def test_cached_people_equal_a_fresh_render(app, changes, labels):
         fragments.person(SimpleNamespace(**{**fields, **changes, "id": 1, "full_name": "B", "birth_year": 2}), waiting)
         assert fragments.person(resident, waiting) == \
             fragments.macro("households/_person.html", "person")(resident, waiting)
+
+
+def test_lists_of_rows(app):
+    households = [household(id=n, open_items=n % 3, is_business=n == 4) for n in range(1, 6)]
+    streets = [(SimpleNamespace(id=n, name=f"Phố {n}"), 10, n) for n in range(1, 4)]
+    with app.test_request_context("/"):
+        row = fragments.macro("areas/_rows.html", "household_row")
+        assert fragments.household_rows(households) == "".join(row(h) for h in households)
+        street = fragments.macro("areas/_rows.html", "street_row")
+        assert fragments.street_rows(streets) == "".join(street(*one) for one in streets)
+        assert fragments.household_rows([]) == fragments.street_rows([]) == ""

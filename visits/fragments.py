@@ -9,6 +9,7 @@ Jinja escapes them. The macros print those values and never test them, so one re
 The cache hangs on the request's catalogue (visits/i18n.py translations), so each language has its own; the
 key holds every other value the macro reads (an item's code, label and steps, a household's status, ...), so a
 changed plan, checklist or household gives a new key, never stale markup. Each gunicorn worker fills its own.
+The pieces around every page's content (menu, footer, scripts) and the app's fixed links are kept the same way.
 """
 import re
 from types import SimpleNamespace
@@ -25,8 +26,8 @@ from .state import encode_fact
 
 LIMIT = 20_000  # pieces per language: far above a ward's shapes; a bound should plans or checklists churn
 
-# Markers for the printed values: an integer (ids go through int converters and arithmetic-free prints) and
-# strings no name holds.
+# Markers for the printed values: an integer for ids (url_for's int converter takes no string), for the others
+# strings that no name, label or URL holds.
 ID, NAME, HOUSE, HEAD = str(918273645), "\x00name\x00", "\x00house\x00", "\x00head\x00"
 CSRF, UUID, YEAR = "\x00csrf\x00", "\x00uuid\x00", "\x00year\x00"
 MARKS = re.compile(f"({'|'.join(re.escape(mark) for mark in (ID, NAME, HOUSE, HEAD, CSRF, UUID, YEAR))})")
@@ -82,8 +83,8 @@ def page_foot() -> Markup:
 def page_scripts() -> Markup:
     """htmx from the CDN with its fallback, or our copy; then the app's scripts."""
     cdn_url, sri = current_app.config.get("HTMX_CDN_URL"), current_app.config.get("HTMX_SRI")
-    return filled_in(cached(("page_scripts", cdn_url, sri), lambda: skeleton("_page.html", "page_scripts", cdn_url, sri)),
-                     {})
+    pieces = cached(("page_scripts", cdn_url, sri), lambda: skeleton("_page.html", "page_scripts", cdn_url, sri))
+    return filled_in(pieces, {})
 
 
 # --- The household page (templates/households/) ---------------------------------------------------------------

@@ -56,7 +56,8 @@ def _one_or_404(statements: dict, row_id: int):
 
 _HOUSEHOLD = {False: _by_id(Household, Household.khu_pho_id),
               True: _by_id(Household, Household.khu_pho_id, joinedload(Household.street))}
-_STREET = {False: _by_id(Street, Street.khu_pho_id), True: _by_id(Street, Street.khu_pho_id, joinedload(Street.khu_pho))}
+_STREET = {False: _by_id(Street, Street.khu_pho_id),
+           True: _by_id(Street, Street.khu_pho_id, joinedload(Street.khu_pho))}
 _RESIDENT = {"all": select(Resident).join(Household).where(Resident.id == bindparam("id"))}
 _RESIDENT["scoped"] = _RESIDENT["all"].where(Household.khu_pho_id.in_(bindparam("allowed", expanding=True)))
 _KHU_PHO = _by_id(KhuPho, KhuPho.id)

@@ -80,7 +80,8 @@ def test_urls_are_url_for(app):
         for household_id in (1, 42, 918273645):
             assert fragments.id_url("households.page", "household_id", household_id) == \
                 url_for("households.page", household_id=household_id)
-        assert fragments.id_url("areas.street", "street_id", 7, open=1) == url_for("areas.street", street_id=7, open=1)
+        assert fragments.id_url("areas.street", "street_id", 7, open=1) == \
+            url_for("areas.street", street_id=7, open=1)
     with app.test_request_context("/", base_url="http://example.org/field"):
         assert fragments.fixed_url("areas.home") == "/field/"
         assert fragments.id_url("areas.street", "street_id", 5) == "/field/streets/5"
@@ -117,8 +118,8 @@ def test_rows_in_another_language(app):
         assert "SXKD" in shouted and "VIỆC" in shouted
 
 
-@pytest.mark.parametrize("facts", [(None, None, None, None), ("smart", "4g", False, True), ("basic", "2g", True, False),
-                                   ("none", "unknown", None, False)])
+@pytest.mark.parametrize("facts", [(None, None, None, None), ("smart", "4g", False, True),
+                                   ("basic", "2g", True, False), ("none", "unknown", None, False)])
 def test_cached_resident_facts_equal_a_fresh_render(app, facts):
     from visits.state import encode_fact
     resident = SimpleNamespace(id=5021, **dict(zip(fragments.FACTS, facts)))
@@ -168,7 +169,8 @@ def test_page_parts_equal_a_fresh_render(app, role):
 
 
 def test_a_checklist_is_its_items_in_a_row(app):
-    items = [item(), item(code="dvc", label="Dịch vụ công", guide_slug="dvc", steps=[]), item(code="x", guide_slug="")]
+    items = [item(), item(code="dvc", label="Dịch vụ công", guide_slug="dvc", steps=[]),
+             item(code="x", guide_slug="")]
     answers = {(7, "vneid"): "done", (7, "x"): "na"}
     links = {"vneid": GUIDE}
     with app.test_request_context("/"):
@@ -186,7 +188,8 @@ def test_cached_people_equal_a_fresh_render(app, changes, labels):
     resident = SimpleNamespace(**{**fields, **changes})
     waiting = [SimpleNamespace(label=label) for label in labels]
     with app.test_request_context("/"):
-        fragments.person(SimpleNamespace(**{**fields, **changes, "id": 1, "full_name": "B", "birth_year": 2}), waiting)
+        other = SimpleNamespace(**{**fields, **changes, "id": 1, "full_name": "B", "birth_year": 2})
+        fragments.person(other, waiting)  # fills the cache with another resident of a shape
         assert fragments.person(resident, waiting) == \
             fragments.macro("households/_person.html", "person")(resident, waiting)
 

@@ -35,14 +35,13 @@ def street_progress(query):
         .group_by(Street.id).order_by(Street.khu_pho_id, Street.position, Street.name)).all()
 
 
-# "Đường của tôi": the member's streets, then the others of their khu phố; statements built once (see scope.py).
-# A street as the two columns a row shows (templates/areas/_rows.html), not an ORM object.
-_STREETS = select(Bundle("street", Street.id, Street.name), func.count(Household.id), visited_count()) \
+# "Đường của tôi": the member's streets, then the others of their khu phố, in one query built once (see scope.py);
+# a street as the two columns a row shows (templates/areas/_rows.html), not an ORM object.
+HOME_STREETS = select(Bundle("street", Street.id, Street.name), func.count(Household.id), visited_count(),
+                      Street.member_id) \
     .outerjoin(Household, Household.street_id == Street.id) \
+    .where(or_(Street.member_id == bindparam("user_id"), Street.khu_pho_id.in_(bindparam("allowed", expanding=True)))) \
     .group_by(Street.id).order_by(Street.khu_pho_id, Street.position, Street.name)
-MY_STREETS = _STREETS.where(Street.member_id == bindparam("user_id"))
-OTHER_STREETS = _STREETS.where(Street.khu_pho_id.in_(bindparam("allowed", expanding=True)),
-                               or_(Street.member_id.is_(None), Street.member_id != bindparam("user_id")))
 
 
 @bp.get("/")
@@ -51,8 +50,9 @@ def home():
     if current_user.role in ("staff", "admin"):
         return khu_pho_list()
     user_id = current_user.id
-    mine = db.session.execute(MY_STREETS, {"user_id": user_id}).all()
-    others = db.session.execute(OTHER_STREETS, {"user_id": user_id, "allowed": khu_pho_ids(current_user)}).all()
+    rows = db.session.execute(HOME_STREETS, {"user_id": user_id, "allowed": khu_pho_ids(current_user)}).all()
+    mine = [(street, total, visited) for street, total, visited, member_id in rows if member_id == user_id]
+    others = [(street, total, visited) for street, total, visited, member_id in rows if member_id != user_id]
     return render("areas/home.html", mine=mine, others=others)
 
 

@@ -2,9 +2,10 @@
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, case, func, or_, select
+from sqlalchemy.orm import Bundle
 
+from . import fragments
 from .extensions import db
 from .models import Household, KhuPho, Resident, Street
 from .pages import render
@@ -12,6 +13,11 @@ from .scope import khu_pho_ids, khu_pho_or_404, scoped, street_or_404
 from .text import fold
 
 bp = Blueprint("areas", __name__)
+# Cached pieces and links of every page (base.html) and of the area lists (visits/fragments.py); registered by
+# this blueprint because every app has it.
+for part in (fragments.fixed_url, fragments.id_url, fragments.street_rows, fragments.household_rows,
+             fragments.page_top, fragments.page_foot, fragments.page_scripts):
+    bp.add_app_template_global(part)
 
 LATER = ("hen_quay_lai", "khong_co_nha")
 
@@ -29,14 +35,24 @@ def street_progress(query):
         .group_by(Street.id).order_by(Street.khu_pho_id, Street.position, Street.name)).all()
 
 
+# "Đường của tôi": the member's streets, then the others of their khu phố, in one query built once (see scope.py);
+# a street as the two columns a row shows (templates/areas/_rows.html), not an ORM object.
+HOME_STREETS = select(Bundle("street", Street.id, Street.name), func.count(Household.id), visited_count(),
+                      Street.member_id) \
+    .outerjoin(Household, Household.street_id == Street.id) \
+    .where(or_(Street.member_id == bindparam("user_id"), Street.khu_pho_id.in_(bindparam("allowed", expanding=True)))) \
+    .group_by(Street.id).order_by(Street.khu_pho_id, Street.position, Street.name)
+
+
 @bp.get("/")
 @login_required
 def home():
     if current_user.role in ("staff", "admin"):
         return khu_pho_list()
-    mine = street_progress(select(Street).where(Street.member_id == current_user.id))
-    others = street_progress(scoped(select(Street), Street.khu_pho_id)
-                             .where(or_(Street.member_id.is_(None), Street.member_id != current_user.id)))
+    user_id = current_user.id
+    rows = db.session.execute(HOME_STREETS, {"user_id": user_id, "allowed": khu_pho_ids(current_user)}).all()
+    mine = [(street, total, visited) for street, total, visited, member_id in rows if member_id == user_id]
+    others = [(street, total, visited) for street, total, visited, member_id in rows if member_id != user_id]
     return render("areas/home.html", mine=mine, others=others)
 
 
@@ -55,15 +71,22 @@ def khu_pho(khu_pho_id: int):
     return render("areas/khu_pho.html", place=place, streets=streets)
 
 
+# A street's households in walking order; True: only those with something left to do. Only the columns a row
+# shows (templates/areas/_rows.html): fifty ORM objects a page cost more than the rest of the query.
+_IN_STREET = select(Household.id, Household.status, Household.is_business, Household.open_items,
+                    Household.house_number, Household.head_name) \
+    .where(Household.street_id == bindparam("street_id")) \
+    .order_by(Household.sort_key, Household.id)
+STREET_HOUSEHOLDS = {False: _IN_STREET,
+                     True: _IN_STREET.where(or_(Household.status != "da_tham", Household.open_items > 0))}
+
+
 @bp.get("/streets/<int:street_id>")
 @login_required
 def street(street_id: int):
-    place = street_or_404(street_id, joinedload(Street.khu_pho))
+    place = street_or_404(street_id, with_khu_pho=True)
     only_open = request.args.get("open") == "1"
-    query = select(Household).where(Household.street_id == place.id).order_by(Household.sort_key, Household.id)
-    if only_open:
-        query = query.where(or_(Household.status != "da_tham", Household.open_items > 0))
-    households = db.session.scalars(query).all()
+    households = db.session.execute(STREET_HOUSEHOLDS[only_open], {"street_id": place.id}).all()
     return render("areas/street.html", "areas/_household_list.html", street=place, households=households,
                   only_open=only_open)
 

@@ -1,23 +1,29 @@
 """The active plan and its checklist, read once per request."""
 from flask import current_app, g
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .extensions import db
 from .models import ChecklistItem, Plan
 from .state import age_rules
 
 
+# Built once: every household page reads the plan and its items.
+PLAN_BY_CODE = select(Plan).where(Plan.code == bindparam("code"))
+LATEST_ACTIVE_PLAN = select(Plan).where(Plan.active).order_by(Plan.year.desc())
+ITEMS_OF_PLAN = select(ChecklistItem).where(ChecklistItem.plan_id == bindparam("plan_id")) \
+    .order_by(ChecklistItem.position)
+
+
 def active_plan() -> Plan:
     if g.get("plan") is None:  # not cached while no plan is loaded yet
-        g.plan = db.session.scalar(select(Plan).where(Plan.code == current_app.config["PLAN_CODE"])) \
-            or db.session.scalar(select(Plan).where(Plan.active).order_by(Plan.year.desc()))
+        g.plan = db.session.scalar(PLAN_BY_CODE, {"code": current_app.config["PLAN_CODE"]}) \
+            or db.session.scalar(LATEST_ACTIVE_PLAN)
     return g.plan
 
 
 def plan_items() -> list[ChecklistItem]:
     if "plan_items" not in g:
-        g.plan_items = list(db.session.scalars(
-            select(ChecklistItem).where(ChecklistItem.plan_id == active_plan().id).order_by(ChecklistItem.position)))
+        g.plan_items = list(db.session.scalars(ITEMS_OF_PLAN, {"plan_id": active_plan().id}))
     return g.plan_items
 
 

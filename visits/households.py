@@ -2,8 +2,7 @@
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 
 from .checklist import plan_items, plan_rules
 from .extensions import db
@@ -12,24 +11,33 @@ from .guides import has_guide
 from .models import Household, Resident, User, Visit, new_uuid
 from .pages import render, see_other
 from .recording import Rejected, client_time
-from . import roster
+from . import fragments, roster
 from .roster import new_household, new_resident
 from .scope import household_or_404, resident_or_404, street_or_404
 from .state import applicable_items, encode_fact, open_items_for, states_of
 from .text import address_key, fold, nfc
 
 bp = Blueprint("households", __name__)
+bp.add_app_template_global(fragments.checklist, "checklist")
+bp.add_app_template_global(fragments.person, "person")
+bp.add_app_template_global(fragments.resident_facts, "resident_facts")
+bp.add_app_template_global(fragments.visit_form_head, "visit_form_head")
+bp.add_app_template_global(fragments.visit_form_notes, "visit_form_notes")
+
+
+# Only what the page shows of the last visits: whole Visit rows cost a tenth of the page.
+RECENT_VISITS = select(Visit.recorded_at, Visit.outcome, User.full_name, User.username) \
+    .join(User, Visit.user_id == User.id).where(Visit.household_id == bindparam("household_id")) \
+    .order_by(Visit.recorded_at.desc(), Visit.uuid.desc()).limit(5)
+
 
 def household_context(household: Household, form: VisitForm | None = None, saved: Visit | None = None) -> dict:
-    """Everything the household page and its swapped region show."""
+    """Everything the household page and its swapped region show; form: a visit form sent back with an error,
+    None for a new visit's blank one (visits/fragments.py visit_form_head)."""
     items, rules = plan_items(), plan_rules()
     states = states_of(household)
-    form = form or VisitForm(formdata=None, visit_uuid=new_uuid())
     applicable = applicable_items(household, items, rules)
-    # Only what the page shows of the last visits: whole Visit rows cost a tenth of the page.
-    recent = db.session.execute(select(Visit.recorded_at, Visit.outcome, User.full_name, User.username)
-                                .join(User, Visit.user_id == User.id).where(Visit.household_id == household.id)
-                                .order_by(Visit.recorded_at.desc(), Visit.uuid.desc()).limit(5)).all()
+    recent = db.session.execute(RECENT_VISITS, {"household_id": household.id}).all()
     return {"household": household, "street": household.street, "form": form, "saved": saved,
             "applicable": applicable, "guide_links": guide_links(household, applicable),
             "open": open_items_for(household, items, rules, states),
@@ -37,14 +45,15 @@ def household_context(household: Household, form: VisitForm | None = None, saved
             "residents": [r for r in household.residents if not r.moved_away],
             "residents_by_id": {str(r.id): r.uuid for r in household.residents if not r.moved_away},
             "moved": [r for r in household.residents if r.moved_away],
-            "recent": recent, "encode_fact": encode_fact}
+            "recent": recent}
 
 
 def guide_links(household: Household, applicable: dict) -> dict:
     """Each guide's two links, by slug, for the items that have one that opens: built once per guide, not once
     per item and resident (a page shows the same item for every adult)."""
     slugs = {item.guide_slug for eligible in applicable.values() for item in eligible}
-    return {slug: (url_for("guides.hands_on", slug=slug, k=household.khu_pho_id), url_for("guides.page", slug=slug))
+    return {slug: (fragments.fixed_url("guides.hands_on", slug=slug, k=household.khu_pho_id),
+                   fragments.fixed_url("guides.page", slug=slug))
             for slug in slugs if has_guide(slug)}
 
 
@@ -52,7 +61,7 @@ def guide_links(household: Household, applicable: dict) -> dict:
 @login_required
 def page(household_id: int):
     """The household; after a save, ?saved=<visit uuid> adds the confirmation and the next-door button."""
-    household = household_or_404(household_id, joinedload(Household.street))
+    household = household_or_404(household_id, with_street=True)
     saved = None
     if request.args.get("saved"):
         saved = db.session.scalar(select(Visit).where(Visit.uuid == request.args["saved"],

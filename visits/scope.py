@@ -4,7 +4,8 @@ Every view reaches data through these functions, so an id outside one's scope an
 """
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import Household, KhuPho, Resident, Street, User
@@ -35,30 +36,48 @@ def scoped(query: Select, column) -> Select:
     return query if allowed is None else query.where(column.in_(allowed))
 
 
-def _one_or_404(query: Select):
-    found = db.session.scalar(query)
+def _by_id(entity, column, *options) -> dict:
+    """The statements that read one row by id: for everyone (admin) and within a list of khu phố. Built once,
+    so a request neither rebuilds them nor recomputes their cache key (SQLAlchemy memoises it per statement)."""
+    query = select(entity).options(*options).where(entity.id == bindparam("id"))
+    return {"all": query, "scoped": query.where(column.in_(bindparam("allowed", expanding=True)))}
+
+
+def _one_or_404(statements: dict, row_id: int):
+    allowed = khu_pho_ids(current_user)
+    if allowed is None:
+        found = db.session.scalar(statements["all"], {"id": row_id})
+    else:
+        found = db.session.scalar(statements["scoped"], {"id": row_id, "allowed": allowed})
     if found is None:
         abort(404)
     return found
 
 
-def household_or_404(household_id: int, *options) -> Household:
-    """options: loader options (what the page shows besides the household, read in the same query)."""
-    return _one_or_404(scoped(select(Household).options(*options).where(Household.id == household_id),
-                              Household.khu_pho_id))
+_HOUSEHOLD = {False: _by_id(Household, Household.khu_pho_id),
+              True: _by_id(Household, Household.khu_pho_id, joinedload(Household.street))}
+_STREET = {False: _by_id(Street, Street.khu_pho_id),
+           True: _by_id(Street, Street.khu_pho_id, joinedload(Street.khu_pho))}
+_RESIDENT = {"all": select(Resident).join(Household).where(Resident.id == bindparam("id"))}
+_RESIDENT["scoped"] = _RESIDENT["all"].where(Household.khu_pho_id.in_(bindparam("allowed", expanding=True)))
+_KHU_PHO = _by_id(KhuPho, KhuPho.id)
 
 
-def street_or_404(street_id: int, *options) -> Street:
-    return _one_or_404(scoped(select(Street).options(*options).where(Street.id == street_id), Street.khu_pho_id))
+def household_or_404(household_id: int, with_street: bool = False) -> Household:
+    """with_street: the household page shows its street, read in the same query."""
+    return _one_or_404(_HOUSEHOLD[with_street], household_id)
+
+
+def street_or_404(street_id: int, with_khu_pho: bool = False) -> Street:
+    return _one_or_404(_STREET[with_khu_pho], street_id)
 
 
 def resident_or_404(resident_id: int) -> Resident:
-    return _one_or_404(scoped(select(Resident).join(Household).where(Resident.id == resident_id),
-                              Household.khu_pho_id))
+    return _one_or_404(_RESIDENT, resident_id)
 
 
 def khu_pho_or_404(khu_pho_id: int) -> KhuPho:
-    return _one_or_404(scoped(select(KhuPho).where(KhuPho.id == khu_pho_id), KhuPho.id))
+    return _one_or_404(_KHU_PHO, khu_pho_id)
 
 
 def require_role(*roles: str) -> None:

@@ -182,9 +182,8 @@ def add_differences(households, plan: Plan) -> list[int]:
             work.append((household, changed, visited))
     if not work:
         return []
-    stored = stored_contributions([h.id for h, _c, _v in work], plan)
-    missing = [h.id for h, _c, _v in work if stored.get(h.id, (None, None, None))[1] is None]
-    work = [w for w in work if w[0].id not in missing]
+    missing = [h.id for h, _c, _v in work if h.contribution is None]
+    work = [w for w in work if w[0].contribution is not None]
     answers = answers_of(work)
     # Baselines only matter where a cohort item changed, and differ from the facts only after a first contact.
     cohort = [h.id for h, changed, _v in work if any(code in COHORT_CODES for _k, code in changed)]
@@ -195,11 +194,11 @@ def add_differences(households, plan: Plan) -> list[int]:
         change = difference(household, changed, visited, answers[household.id], baselines, rules)
         if not change:
             continue
-        street_id, row_id, vector = stored[household.id]
+        row_id, vector = household.contribution
         vector = Counter(vector)
         vector.update(change)
         rows.append((row_id, {key: value for key, value in vector.items() if value}))
-        for scope in ((household.khu_pho_id, street_id), (household.khu_pho_id, 0)):
+        for scope in ((household.khu_pho_id, household.street_id), (household.khu_pho_id, 0)):
             deltas[scope].update(change)
     update_many(HouseholdContribution.__table__, ("vector",), rows)
     if deltas:
@@ -207,26 +206,24 @@ def add_differences(households, plan: Plan) -> list[int]:
     return missing
 
 
-def stored_contributions(household_ids: list[int], plan: Plan) -> dict:
-    """{household id: (street id, contribution row id or None, vector or None)}."""
-    h, c = Household.__table__, HouseholdContribution.__table__
-    return {row[0]: row[1:] for row in db.session.execute(
-        select(h.c.id, h.c.street_id, c.c.id, c.c.vector)
-        .outerjoin(c, (c.c.household_id == h.c.id) & (c.c.plan_id == plan.id)).where(h.c.id.in_(household_ids)))}
-
-
 def answers_of(work) -> dict:
     """The item answers each household's difference reads: every answer of the household itself and of the
     residents whose answers changed; of the others, those the household's terms of targets 6 and 7 read (when
-    they changed) and those of target 8 (when the household's ecommerce_guide changed)."""
+    they changed) and those of target 8 (when the household's ecommerce_guide changed). From the rows in memory
+    where the run read a subject in full (HouseholdState.whole), else from the database."""
     subjects, keys = set(), set()
+    answers = {}
     for household, changed, _visited in work:
-        subjects |= {(household.id, 0)} | {(household.id, key) for key, _code in changed}
+        wanted = {0} | {key for key, _code in changed}
         codes = {code for _key, code in changed if code in AGGREGATE_CODES}
         if (0, "ecommerce_guide") in changed:
             codes.update(APP_ITEMS)
-        keys |= {(household.id, r.id, "item", code) for r in household.residents for code in codes}
-    answers = {h.id: {} for h, _c, _v in work}
+        whole = household.whole
+        subjects |= {(household.id, key) for key in wanted - whole}
+        keys |= {(household.id, r.id, "item", code) for r in household.residents if r.id not in whole
+                 for code in codes}
+        answers[household.id] = {(key, code): row.value for (key, kind, code), row in household.states.items()
+                                 if kind == "item" and key in whole and (key in wanted or code in codes)}
     for hid, key, code, value in item_answers_of(subjects):
         answers[hid][(key, code)] = value
     for row in states_with_keys(keys):

@@ -268,6 +268,15 @@ def difference(household, changed: dict, visited: tuple, new: dict, baselines: d
 def add_to_counts(plan: Plan, deltas: dict) -> None:
     """Add to the sums in place (value = value + n), so that two transactions never overwrite each other's."""
     table = IndicatorCount.__table__
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        # One statement per row, new or not (SQLite's BEGIN IMMEDIATE already keeps other writers out).
+        connection.exec_driver_sql(
+            "INSERT INTO indicator_count (plan_id, khu_pho_id, street_id, key, value) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (plan_id, khu_pho_id, street_id, key) DO UPDATE SET value = value + excluded.value",
+            [(plan.id, khu_pho_id, street_id, key, amount) for (khu_pho_id, street_id), change in deltas.items()
+             for key, amount in change.items() if amount])
+        return
     keys = {key for change in deltas.values() for key in change}
     scopes = list(deltas)
     existing = {(row.khu_pho_id, row.street_id, row.key): row.id for row in db.session.execute(

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import ChecklistItem, Plan
-from .state import age_rules
+from .state import PlainItem, age_rules
 
 
 def active_plan() -> Plan:
@@ -23,3 +23,13 @@ def plan_items() -> list[ChecklistItem]:
 
 def plan_rules():
     return age_rules(active_plan())
+
+
+def plain_plan_items() -> list[PlainItem]:
+    """The checklist as plain data (state.PlainItem), read as bare rows: what a sync batch of visits needs."""
+    if "plain_plan_items" not in g:
+        items = ChecklistItem.__table__
+        g.plain_plan_items = [PlainItem(*row) for row in db.session.execute(
+            select(items.c.code, items.c.label, items.c.applies_to, items.c.eligibility)
+            .where(items.c.plan_id == active_plan().id).order_by(items.c.position))]
+    return g.plain_plan_items

@@ -12,6 +12,7 @@ another request), the run is applied again one visit at a time, each in its own 
 """
 import json
 import uuid as uuidlib
+from functools import cached_property
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -21,13 +22,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, consent, roster
-from .checklist import active_plan, plan_items, plan_rules
+from .checklist import active_plan, plain_plan_items, plan_items, plan_rules
 from .extensions import csrf, db
 from .models import Change, Household, Resident, Street, SyncConflict, Visit, utcnow
 from .recording import (CANONICAL_UUID, Outcome, Rejected, VisitInput, checked_uuid, client_time,
                         prepare_visit, record_visit, write_visits)
 from .scope import khu_pho_ids
-from .state import (FACT_FIELDS, expire_derived, load_households, load_states, load_subjects, plain_items,
+from .state import (FACT_FIELDS, expire_derived, load_households, load_states, load_subjects,
                     refresh_counters_after_run, write_households)
 from .request_input import clean_json
 from .text import nfc
@@ -191,10 +192,14 @@ class Batch:
         self.user_id = user.id
         self.allowed = khu_pho_ids(user)  # None: every khu phố
         self.plan = active_plan()
-        self.items = plan_items()
         self.rules = plan_rules()
-        self.plain_items = plain_items(self.items)
+        self.plain_items = plain_plan_items()
         self.items_by_code = {i.code: i for i in self.plain_items}
+
+    @cached_property
+    def items(self) -> list:
+        """The checklist's rows, for the items applied one at a time (a run of visits needs plain_items only)."""
+        return plan_items()
 
     def in_scope(self, khu_pho_id: int) -> bool:
         return self.allowed is None or khu_pho_id in self.allowed

@@ -137,14 +137,14 @@ def refresh_run(households, plan: Plan) -> None:
             full.append(household.id)
         else:
             by_difference.append(household)
-    firsts = first_visit_times([h.id for h in by_difference
-                                if any(at.year == plan.year for at, _facts in h.applied)], plan.year)
+    # Read once for the first-contact test below and the cohort baselines of add_differences.
+    firsts = first_visit_times([h.id for h in by_difference], plan.year)
     for household in list(by_difference):
         in_year = [at for at, _facts in household.applied if at.year == plan.year]
         if in_year and min(in_year) <= firsts[household.id]:  # this run's visit is (or ties) the first contact
             full.append(household.id)
             by_difference.remove(household)
-    full += add_differences(by_difference, plan)
+    full += add_differences(by_difference, plan, firsts)
     if full:
         refresh(full, plan)
 
@@ -170,9 +170,9 @@ def changed_answers(household) -> dict:
     return changed
 
 
-def add_differences(households, plan: Plan) -> list[int]:
+def add_differences(households, plan: Plan, firsts: dict) -> list[int]:
     """Add what the run changed in these households' contributions; the ids of those to count in full instead
-    (no contribution stored yet)."""
+    (no contribution stored yet). firsts: first_visit_times of these households."""
     rules = age_rules(plan)
     work = []
     for household in households:
@@ -187,7 +187,7 @@ def add_differences(households, plan: Plan) -> list[int]:
     answers = answers_of(work)
     # Baselines only matter where a cohort item changed, and differ from the facts only after a first contact.
     cohort = [h.id for h, changed, _v in work if any(code in COHORT_CODES for _k, code in changed)]
-    baselines = first_contact_facts(list(first_visit_times(cohort, plan.year)), plan.year)
+    baselines = first_contact_facts([hid for hid in cohort if hid in firsts], plan.year)
     deltas: dict = defaultdict(Counter)
     rows = []
     for household, changed, visited in work:

@@ -12,13 +12,13 @@ another request), the run is applied again one visit at a time, each in its own 
 """
 import json
 import uuid as uuidlib
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, consent, roster
@@ -317,8 +317,7 @@ class VisitRun:
         elsewhere = residents - set(self.residents) - {0, None}
         self.elsewhere = set(db.session.scalars(select(Resident.uuid).where(Resident.uuid.in_(elsewhere)))) \
             if elsewhere else set()
-        self.seen = dict(db.session.execute(select(Visit.uuid, Visit.content_hash).where(Visit.uuid.in_(visits)))
-                         .all()) if visits else {}
+        self.seen = dict(db.session.execute(_visits_seen(), {"uuids": list(visits)}).all()) if visits else {}
         # Every row of the subjects the lines name, and of each household itself: the counters' differences read
         # all their answers (visits.counters.answers_of), and one query for all beats one per use.
         subjects = {(h.id, 0) for h in self.households.values()}
@@ -394,6 +393,13 @@ class VisitRun:
             db.session.execute(insert(SyncConflict.__table__), [
                 {"uuid": str(item["uuid"]), "kind": "visit", "user_id": self.batch.user_id, "received_at": utcnow(),
                  "payload": item, "resolved": False} for item in self.conflicts])
+
+
+@lru_cache(maxsize=1)
+def _visits_seen():
+    """(uuid, content hash) of the visits received already among some UUIDs: built once, as building a statement
+    costs more than running this one."""
+    return select(Visit.uuid, Visit.content_hash).where(Visit.uuid.in_(bindparam("uuids", expanding=True)))
 
 
 def as_list(value) -> list:

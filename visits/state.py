@@ -395,10 +395,12 @@ def _household_rows_sqlite(uuids: list, plan_id: int | None) -> tuple[list, list
 
 
 def driver_rows(sql: str, params: tuple) -> list[tuple]:
-    """Rows as plain tuples from the DB-API cursor of the session's connection (SQLite's ? placeholders).
+    """Rows as plain tuples from the DB-API cursor of the session's connection (the driver's placeholders: ? for
+    SQLite, %s for psycopg2).
 
     For the big reads of a sync batch: a SQLAlchemy Row made of every row, and the statement built and looked up
-    in the compiled cache, are much of their time. Values come as the driver stores them (dates and JSON as text).
+    in the compiled cache, are much of their time. Values come as the driver gives them (on SQLite, dates and
+    JSON as text).
     """
     cursor = db.session.connection().connection.cursor()
     try:
@@ -493,42 +495,32 @@ def load_subjects(households: dict[int, HouseholdState], subjects) -> None:
         households[hid].whole.add(key)
 
 
-def rows_of_subjects(subjects) -> list:
-    """Every state row of these subjects (household id, resident key), as StateRead-like rows: a list of pairs
-    joined on the unique index, as states_with_keys reads keys."""
-    subjects = sorted(subjects)
+def rows_of_subjects(subjects) -> list[StateRead]:
+    """Every state row of these subjects (household id, resident key).
+
+    Read by household, the unique index's first column, and sifted here: a household holds a few dozen rows, and
+    PostgreSQL, given a join on a list of pairs, may guess a scan of the whole table instead.
+    """
+    subjects = set(subjects)
     if not subjects:
         return []
+    wanted = sorted({hid for hid, _key in subjects})
     if db.session.connection().dialect.name == "postgresql":
-        households, keys = zip(*subjects)
-        return db.session.execute(_rows_of_subjects_pg(), {"h": list(households), "r": list(keys)}).all()
-    rows = []
-    size = STATE_KEYS_PER_QUERY  # (with 512, SQLite builds an index on item_state for each statement instead)
-    for start in range(0, len(subjects), size):
-        chunk = subjects[start:start + size]
-        chunk += [(0, 0)] * (size - len(chunk))  # always the same statement; household 0 there is not
-        rows += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
-                 for hid, key, kind, code, row_id, value, at, uuid
-                 in driver_rows(_rows_of_subjects(size), tuple(v for pair in chunk for v in pair))]
-    return rows
+        rows = [StateRead(*row) for row in driver_rows(
+            "SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid FROM item_state "
+            "WHERE household_id = ANY(%s)", (wanted,))]
+    else:
+        rows = []
+        for start in range(0, len(wanted), HOUSEHOLDS_PER_QUERY):
+            chunk = wanted[start:start + HOUSEHOLDS_PER_QUERY]
+            rows += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
+                     for hid, key, kind, code, row_id, value, at, uuid in driver_rows(
+                         "SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid "
+                         f"FROM item_state WHERE household_id IN ({', '.join('?' * len(chunk))})", tuple(chunk))]
+    return [row for row in rows if (row.household_id, row.resident_key) in subjects]
 
 
-@lru_cache(maxsize=2)
-def _rows_of_subjects(count: int) -> str:
-    wanted = ", ".join(["(?, ?)"] * count)
-    return (f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
-            f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
-            f"AND s.resident_key = wanted.column2")
-
-
-@lru_cache(maxsize=1)
-def _rows_of_subjects_pg():
-    states = ItemState.__table__
-    return text("SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
-                "FROM unnest(CAST(:h AS INTEGER[]), CAST(:r AS INTEGER[])) AS wanted(h, r) JOIN item_state AS s "
-                "ON s.household_id = wanted.h AND s.resident_key = wanted.r") \
-        .columns(states.c.household_id, states.c.resident_key, states.c.kind, states.c.code, states.c.id,
-                 states.c.value, states.c.recorded_at, states.c.visit_uuid)
+HOUSEHOLDS_PER_QUERY = 500  # well under SQLite's 32,766 parameters per statement
 
 
 def load_item_states(households: list[HouseholdState]) -> None:

@@ -9,15 +9,14 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from .extensions import db
 from .indicators import (APP_ITEMS, HouseholdView, PersonView, adder, contribution, first_contact, household_flags,
                          household_terms, person_terms)
 from .models import (Change, Household, HouseholdContribution, IndicatorCount, ItemState, Plan, Resident, Visit,
                      VisitAnswer)
-from .state import (FACT_FIELDS, add_many, age_rules, decode_fact, item_answers_of, states_with_keys,
-                    update_many)
+from .state import FACT_FIELDS, age_rules, decode_fact, item_answers_of, states_with_keys, update_many
 
 
 def household_views(household_ids: list[int], plan: Plan) -> dict:
@@ -272,37 +271,29 @@ def difference(household, changed: dict, visited: tuple, new: dict, baselines: d
 
 
 def add_to_counts(plan: Plan, deltas: dict) -> None:
-    """Add to the sums in place (value = value + n), so that two transactions never overwrite each other's."""
-    table = IndicatorCount.__table__
+    """Add to the sums in place (value = value + n), so that two transactions never overwrite each other's: one
+    INSERT ... ON CONFLICT DO UPDATE for the rows new or not."""
+    rows = sorted((khu_pho_id, street_id, key, amount) for (khu_pho_id, street_id), change in deltas.items()
+                  for key, amount in change.items() if amount)
+    if not rows:
+        return
     connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        # One statement per row, new or not (SQLite's BEGIN IMMEDIATE already keeps other writers out).
+    if connection.dialect.name == "postgresql":
+        # Rows taken in the order of the unique key: two batches adding to the same khu phố counters in different
+        # orders would deadlock (seen under `make loadtest`).
+        khu_pho_ids, street_ids, keys, amounts = (list(column) for column in zip(*rows))
+        db.session.execute(text(
+            "INSERT INTO indicator_count (plan_id, khu_pho_id, street_id, key, value) "
+            "SELECT :plan_id, u.k, u.s, u.key, u.n FROM unnest(CAST(:k AS INTEGER[]), CAST(:s AS INTEGER[]), "
+            "CAST(:keys AS VARCHAR[]), CAST(:n AS INTEGER[])) AS u(k, s, key, n) ORDER BY u.k, u.s, u.key "
+            "ON CONFLICT (plan_id, khu_pho_id, street_id, key) "
+            "DO UPDATE SET value = indicator_count.value + excluded.value"),
+            {"plan_id": plan.id, "k": khu_pho_ids, "s": street_ids, "keys": keys, "n": amounts})
+    else:  # SQLite: its BEGIN IMMEDIATE keeps every other writer out already
         connection.exec_driver_sql(
             "INSERT INTO indicator_count (plan_id, khu_pho_id, street_id, key, value) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (plan_id, khu_pho_id, street_id, key) DO UPDATE SET value = value + excluded.value",
-            [(plan.id, khu_pho_id, street_id, key, amount) for (khu_pho_id, street_id), change in deltas.items()
-             for key, amount in change.items() if amount])
-        return
-    keys = {key for change in deltas.values() for key in change}
-    scopes = list(deltas)
-    existing = {(row.khu_pho_id, row.street_id, row.key): row.id for row in db.session.execute(
-        select(table.c.id, table.c.khu_pho_id, table.c.street_id, table.c.key).where(
-            table.c.plan_id == plan.id, table.c.key.in_(keys), table.c.khu_pho_id.in_({k for k, _s in scopes}),
-            table.c.street_id.in_({s for _k, s in scopes})))}
-    added, new_rows = [], []
-    for (khu_pho_id, street_id), change in deltas.items():
-        for key, amount in change.items():
-            if not amount:
-                continue
-            row_id = existing.get((khu_pho_id, street_id, key))
-            if row_id is None:
-                new_rows.append({"plan_id": plan.id, "khu_pho_id": khu_pho_id, "street_id": street_id, "key": key,
-                                 "value": amount})
-            else:
-                added.append((row_id, amount))
-    add_many(table, "value", added)
-    if new_rows:
-        db.session.execute(insert(table), new_rows)
+            [(plan.id, *row) for row in rows])
 
 
 def recompute(plan: Plan, batch: int = 2000) -> int:

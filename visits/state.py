@@ -632,32 +632,6 @@ def update_many(table, columns: tuple, rows: list[tuple]) -> None:
             [{"row_id": row[0], **{"new_" + name: value for name, value in zip(columns, row[1:])}} for row in rows])
 
 
-def add_many(table, column: str, rows: list[tuple]) -> None:
-    """UPDATE rows by id, adding to one integer column in place (column = column + n); rows are (id, n), each id
-    once. In place, so that two transactions adding to one row never overwrite each other's."""
-    if not rows:
-        return
-    connection = db.session.connection()
-    dialect = connection.dialect
-    name, quoted = _quoted(dialect, table.name), _quoted(dialect, column)
-    if dialect.name == "postgresql":
-        ids, amounts = zip(*rows)
-        # Lock the rows in id order first: the UPDATE's join visits them in any order, and two batches adding
-        # to the same khu phố counters in different orders deadlock (seen under `make loadtest`).
-        db.session.execute(text(f"SELECT id FROM {name} WHERE id = ANY(CAST(:ids AS INTEGER[])) ORDER BY id "
-                                f"FOR UPDATE"), {"ids": sorted(ids)})
-        db.session.execute(text(f"UPDATE {name} AS t SET {quoted} = t.{quoted} + u.n FROM unnest(CAST(:ids AS "
-                                f"INTEGER[]), CAST(:amounts AS INTEGER[])) AS u(id, n) WHERE t.id = u.id"),
-                           {"ids": list(ids), "amounts": list(amounts)})
-    elif dialect.name == "sqlite":
-        connection.exec_driver_sql(f"UPDATE {name} SET {quoted} = {quoted} + ? WHERE id = ?",
-                                   [(amount, row_id) for row_id, amount in rows])
-    else:
-        db.session.execute(update(table).where(table.c.id == bindparam("row_id"))
-                           .values(**{column: table.c[column] + bindparam("amount")}),
-                           [{"row_id": row_id, "amount": amount} for row_id, amount in rows])
-
-
 def _quoted(dialect, name: str) -> str:
     return dialect.identifier_preparer.quote(name)
 

@@ -11,11 +11,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import JSON, bindparam, insert, null, select, text, update
+from sqlalchemy import JSON, bindparam, insert, select, text, update
 
 from .eligibility import AgeRules, household_eligible, resident_eligible
 from .extensions import db
-from .models import Change, ChecklistItem, Household, HouseholdContribution, ItemState, Plan, Resident, Visit
+from .models import Change, ChecklistItem, Household, ItemState, Plan, Resident, Visit
 
 BOOLEAN_FACTS = ("handset_2g_only", "has_epay", "moved_away")
 REACHED = ("done", "had", "declined", "na")
@@ -356,26 +356,21 @@ def load_households(uuids, plan_id: int | None = None) -> dict[str, HouseholdSta
 
 
 def _household_rows(uuids: list, plan_id: int | None) -> tuple[list, list]:
-    households, residents, stored = Household.__table__, Resident.__table__, HouseholdContribution.__table__
-    columns = [households.c.id, households.c.uuid, households.c.khu_pho_id, households.c.is_business,
-               households.c.status, households.c.last_visit_at, households.c.last_visit_uuid,
-               households.c.open_items, households.c.street_id]
-    query = select(*columns, stored.c.id, stored.c.vector).outerjoin(
-        stored, (stored.c.household_id == households.c.id) & (stored.c.plan_id == plan_id)) \
-        if plan_id is not None else select(*columns, null(), null())
-    found = db.session.execute(query.where(households.c.uuid.in_(uuids)).order_by(households.c.id)
-                               .with_for_update(of=households)).all()
+    """The rows of load_households on PostgreSQL (psycopg2 gives dates, booleans and JSON as they are)."""
+    found = driver_rows(
+        "SELECT h.id, h.uuid, h.khu_pho_id, h.is_business, h.status, h.last_visit_at, h.last_visit_uuid, "
+        "h.open_items, h.street_id, c.id, c.vector FROM household AS h LEFT JOIN household_contribution AS c "
+        "ON c.household_id = h.id AND c.plan_id = %s WHERE h.uuid = ANY(%s) ORDER BY h.id FOR UPDATE OF h",
+        (plan_id, uuids))
     if not found:
         return [], []
-    return found, db.session.execute(select(
-        residents.c.household_id, residents.c.id, residents.c.uuid, residents.c.birth_year,
-        residents.c.phone_kind, residents.c.sim, residents.c.handset_2g_only, residents.c.has_epay,
-        residents.c.moved_away).where(residents.c.household_id.in_([row[0] for row in found]))
-        .order_by(residents.c.id)).all()
+    return found, driver_rows(
+        "SELECT household_id, id, uuid, birth_year, phone_kind, sim, handset_2g_only, has_epay, moved_away "
+        "FROM resident WHERE household_id = ANY(%s) ORDER BY id", ([row[0] for row in found],))
 
 
 def _household_rows_sqlite(uuids: list, plan_id: int | None) -> tuple[list, list]:
-    """_household_rows through the driver, its text converted as SQLAlchemy would (see driver_rows)."""
+    """The rows of load_households on SQLite, its text converted as SQLAlchemy would."""
     found = [(hid, uuid, khu_pho_id, bool(is_business), status, _datetime(at), at_uuid, open_items, street_id,
               row_id, None if vector is None else json.loads(vector))
              for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector

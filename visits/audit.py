@@ -61,7 +61,7 @@ def record_sync(results: list[dict], user) -> None:
     counts = Counter(str(r.get("status")) for r in results)
     if not counts["accepted"]:
         return
-    khu_pho_id = _team_khu_pho(user.team_id) if user.team_id else None
+    khu_pho_id = user.team.khu_pho_id if user.team_id and user.team else None  # read with the user (auth.load_user)
     record("sync", "visit", khu_pho_id=khu_pho_id, details={"items": len(results), **counts},
            ward_id=user.ward_id, user_id=user.id)
 
@@ -229,6 +229,3 @@ def attribute(obj, name: str):
         return state.dict.get(name)
     return getattr(obj, name)
 
-
-def _team_khu_pho(team_id: int) -> int | None:
-    return db.session.scalar(select(Team.khu_pho_id).where(Team.id == team_id))

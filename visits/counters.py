@@ -7,16 +7,16 @@ a property test holds the two equal.
 from collections import Counter, defaultdict
 
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from .extensions import db
 from .indicators import (APP_ITEMS, HouseholdView, PersonView, adder, contribution, first_contact, household_flags,
                          household_terms, person_terms)
 from .models import (Change, Household, HouseholdContribution, IndicatorCount, ItemState, Plan, Resident, Visit,
                      VisitAnswer)
-from .state import (FACT_FIELDS, add_many, age_rules, decode_fact, item_answers_of, states_with_keys,
-                    update_many)
+from .state import FACT_FIELDS, age_rules, decode_fact, item_answers_of, states_with_keys, update_many
 
 
 def household_views(household_ids: list[int], plan: Plan) -> dict:
@@ -137,14 +137,14 @@ def refresh_run(households, plan: Plan) -> None:
             full.append(household.id)
         else:
             by_difference.append(household)
-    firsts = first_visit_times([h.id for h in by_difference
-                                if any(at.year == plan.year for at, _facts in h.applied)], plan.year)
+    # Read once for the first-contact test below and the cohort baselines of add_differences.
+    firsts = first_visit_times([h.id for h in by_difference], plan.year)
     for household in list(by_difference):
         in_year = [at for at, _facts in household.applied if at.year == plan.year]
         if in_year and min(in_year) <= firsts[household.id]:  # this run's visit is (or ties) the first contact
             full.append(household.id)
             by_difference.remove(household)
-    full += add_differences(by_difference, plan)
+    full += add_differences(by_difference, plan, firsts)
     if full:
         refresh(full, plan)
 
@@ -153,11 +153,16 @@ def first_visit_times(household_ids: list[int], year: int) -> dict[int, datetime
     """The time of each household's earliest visit of the plan year."""
     if not household_ids:
         return {}
-    return dict(db.session.execute(
-        select(Visit.household_id, func.min(Visit.recorded_at))
-        .where(Visit.household_id.in_(household_ids), Visit.recorded_at >= datetime(year, 1, 1),
-               Visit.recorded_at < datetime(year + 1, 1, 1))
-        .group_by(Visit.household_id)).all())
+    return dict(db.session.execute(_first_visit_times(), {"ids": list(household_ids), "start": datetime(year, 1, 1),
+                                                          "end": datetime(year + 1, 1, 1)}).all())
+
+
+@lru_cache(maxsize=1)
+def _first_visit_times():
+    # Built once: on every sync request, building the statement cost more than running it.
+    return select(Visit.household_id, func.min(Visit.recorded_at)) \
+        .where(Visit.household_id.in_(bindparam("ids", expanding=True)), Visit.recorded_at >= bindparam("start"),
+               Visit.recorded_at < bindparam("end")).group_by(Visit.household_id)
 
 
 def changed_answers(household) -> dict:
@@ -170,9 +175,9 @@ def changed_answers(household) -> dict:
     return changed
 
 
-def add_differences(households, plan: Plan) -> list[int]:
+def add_differences(households, plan: Plan, firsts: dict) -> list[int]:
     """Add what the run changed in these households' contributions; the ids of those to count in full instead
-    (no contribution stored yet)."""
+    (no contribution stored yet). firsts: first_visit_times of these households."""
     rules = age_rules(plan)
     work = []
     for household in households:
@@ -182,24 +187,23 @@ def add_differences(households, plan: Plan) -> list[int]:
             work.append((household, changed, visited))
     if not work:
         return []
-    stored = stored_contributions([h.id for h, _c, _v in work], plan)
-    missing = [h.id for h, _c, _v in work if stored.get(h.id, (None, None, None))[1] is None]
-    work = [w for w in work if w[0].id not in missing]
+    missing = [h.id for h, _c, _v in work if h.contribution is None]
+    work = [w for w in work if w[0].contribution is not None]
     answers = answers_of(work)
     # Baselines only matter where a cohort item changed, and differ from the facts only after a first contact.
     cohort = [h.id for h, changed, _v in work if any(code in COHORT_CODES for _k, code in changed)]
-    baselines = first_contact_facts(list(first_visit_times(cohort, plan.year)), plan.year)
+    baselines = first_contact_facts([hid for hid in cohort if hid in firsts], plan.year)
     deltas: dict = defaultdict(Counter)
     rows = []
     for household, changed, visited in work:
         change = difference(household, changed, visited, answers[household.id], baselines, rules)
         if not change:
             continue
-        street_id, row_id, vector = stored[household.id]
+        row_id, vector = household.contribution
         vector = Counter(vector)
         vector.update(change)
         rows.append((row_id, {key: value for key, value in vector.items() if value}))
-        for scope in ((household.khu_pho_id, street_id), (household.khu_pho_id, 0)):
+        for scope in ((household.khu_pho_id, household.street_id), (household.khu_pho_id, 0)):
             deltas[scope].update(change)
     update_many(HouseholdContribution.__table__, ("vector",), rows)
     if deltas:
@@ -207,26 +211,24 @@ def add_differences(households, plan: Plan) -> list[int]:
     return missing
 
 
-def stored_contributions(household_ids: list[int], plan: Plan) -> dict:
-    """{household id: (street id, contribution row id or None, vector or None)}."""
-    h, c = Household.__table__, HouseholdContribution.__table__
-    return {row[0]: row[1:] for row in db.session.execute(
-        select(h.c.id, h.c.street_id, c.c.id, c.c.vector)
-        .outerjoin(c, (c.c.household_id == h.c.id) & (c.c.plan_id == plan.id)).where(h.c.id.in_(household_ids)))}
-
-
 def answers_of(work) -> dict:
     """The item answers each household's difference reads: every answer of the household itself and of the
     residents whose answers changed; of the others, those the household's terms of targets 6 and 7 read (when
-    they changed) and those of target 8 (when the household's ecommerce_guide changed)."""
+    they changed) and those of target 8 (when the household's ecommerce_guide changed). From the rows in memory
+    where the run read a subject in full (HouseholdState.whole), else from the database."""
     subjects, keys = set(), set()
+    answers = {}
     for household, changed, _visited in work:
-        subjects |= {(household.id, 0)} | {(household.id, key) for key, _code in changed}
+        wanted = {0} | {key for key, _code in changed}
         codes = {code for _key, code in changed if code in AGGREGATE_CODES}
         if (0, "ecommerce_guide") in changed:
             codes.update(APP_ITEMS)
-        keys |= {(household.id, r.id, "item", code) for r in household.residents for code in codes}
-    answers = {h.id: {} for h, _c, _v in work}
+        whole = household.whole
+        subjects |= {(household.id, key) for key in wanted - whole}
+        keys |= {(household.id, r.id, "item", code) for r in household.residents if r.id not in whole
+                 for code in codes}
+        answers[household.id] = {(key, code): row.value for (key, kind, code), row in household.states.items()
+                                 if kind == "item" and key in whole and (key in wanted or code in codes)}
     for hid, key, code, value in item_answers_of(subjects):
         answers[hid][(key, code)] = value
     for row in states_with_keys(keys):
@@ -269,28 +271,29 @@ def difference(household, changed: dict, visited: tuple, new: dict, baselines: d
 
 
 def add_to_counts(plan: Plan, deltas: dict) -> None:
-    """Add to the sums in place (value = value + n), so that two transactions never overwrite each other's."""
-    table = IndicatorCount.__table__
-    keys = {key for change in deltas.values() for key in change}
-    scopes = list(deltas)
-    existing = {(row.khu_pho_id, row.street_id, row.key): row.id for row in db.session.execute(
-        select(table.c.id, table.c.khu_pho_id, table.c.street_id, table.c.key).where(
-            table.c.plan_id == plan.id, table.c.key.in_(keys), table.c.khu_pho_id.in_({k for k, _s in scopes}),
-            table.c.street_id.in_({s for _k, s in scopes})))}
-    added, new_rows = [], []
-    for (khu_pho_id, street_id), change in deltas.items():
-        for key, amount in change.items():
-            if not amount:
-                continue
-            row_id = existing.get((khu_pho_id, street_id, key))
-            if row_id is None:
-                new_rows.append({"plan_id": plan.id, "khu_pho_id": khu_pho_id, "street_id": street_id, "key": key,
-                                 "value": amount})
-            else:
-                added.append((row_id, amount))
-    add_many(table, "value", added)
-    if new_rows:
-        db.session.execute(insert(table), new_rows)
+    """Add to the sums in place (value = value + n), so that two transactions never overwrite each other's: one
+    INSERT ... ON CONFLICT DO UPDATE for the rows new or not."""
+    rows = sorted((khu_pho_id, street_id, key, amount) for (khu_pho_id, street_id), change in deltas.items()
+                  for key, amount in change.items() if amount)
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # Rows taken in the order of the unique key: two batches adding to the same khu phố counters in different
+        # orders would deadlock (seen under `make loadtest`).
+        khu_pho_ids, street_ids, keys, amounts = (list(column) for column in zip(*rows))
+        db.session.execute(text(
+            "INSERT INTO indicator_count (plan_id, khu_pho_id, street_id, key, value) "
+            "SELECT :plan_id, u.k, u.s, u.key, u.n FROM unnest(CAST(:k AS INTEGER[]), CAST(:s AS INTEGER[]), "
+            "CAST(:keys AS VARCHAR[]), CAST(:n AS INTEGER[])) AS u(k, s, key, n) ORDER BY u.k, u.s, u.key "
+            "ON CONFLICT (plan_id, khu_pho_id, street_id, key) "
+            "DO UPDATE SET value = indicator_count.value + excluded.value"),
+            {"plan_id": plan.id, "k": khu_pho_ids, "s": street_ids, "keys": keys, "n": amounts})
+    else:  # SQLite: its BEGIN IMMEDIATE keeps every other writer out already
+        connection.exec_driver_sql(
+            "INSERT INTO indicator_count (plan_id, khu_pho_id, street_id, key, value) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (plan_id, khu_pho_id, street_id, key) DO UPDATE SET value = value + excluded.value",
+            [(plan.id, *row) for row in rows])
 
 
 def recompute(plan: Plan, batch: int = 2000) -> int:

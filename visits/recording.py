@@ -132,14 +132,19 @@ def _check_fact(rid, name, value, residents) -> None:
         raise Rejected(_("Thông tin \"%(name)s\" = \"%(value)s\" không hợp lệ.", name=name, value=value))
 
 
+# json.dumps(value, ensure_ascii=False, sort_keys=True), without a new encoder per call; the digests of visits
+# stored already depend on these very bytes.
+_DIGEST_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
 def visit_digest(household: Household, data: VisitInput) -> str:
     """What makes two submissions of one UUID the same visit (a replay) or a conflict."""
-    canonical = json.dumps({
+    canonical = _DIGEST_JSON({
         "household": household.uuid, "recorded_at": data.recorded_at.isoformat(timespec="seconds"),
         "outcome": data.outcome, "notes": data.notes, "met": sorted(data.met),
         "answers": sorted([rid or 0, code, value] for rid, code, value in data.answers),
         "facts": sorted([rid, name, value] for rid, name, value in data.facts),
-    }, ensure_ascii=False, sort_keys=True)
+    })
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -29,12 +29,16 @@ def clean_text(text: str) -> str:
 
 def clean_json(value):
     """A parsed JSON value with every string, keys too, cleaned (see clean_text)."""
-    if isinstance(value, str):
+    kind = value.__class__
+    if kind is str:
         return clean_text(value)
-    if isinstance(value, list):
-        return [clean_json(v) for v in value]
-    if isinstance(value, dict):
-        return {clean_json(k): clean_json(v) for k, v in value.items()}
+    if kind is dict:
+        # The usual leaves inline: a batch holds some four thousand strings.
+        return {k if k.__class__ is str and k.isascii() and k.isprintable() else clean_json(k):
+                v if v.__class__ is str and v.isascii() and v.isprintable() else clean_json(v)
+                for k, v in value.items()}
+    if kind is list:
+        return [v if v.__class__ is str and v.isascii() and v.isprintable() else clean_json(v) for v in value]
     return value
 
 

@@ -263,6 +263,10 @@ class HouseholdState:
     recount: bool = False  # a fact changed who is eligible for what: count every open item again
     applied: list = field(default_factory=list)  # (recorded_at, carries facts) of each visit applied
     status_read: str = ""  # the status as read, before the batch's visits
+    street_id: int = 0
+    # (row id, vector) of the plan's stored contribution, read with the household when asked; None: no row.
+    contribution: tuple | None = None
+    whole: set = field(default_factory=set)  # resident keys (0: the household) whose every state row is in states
 
     def __post_init__(self):
         self.status_read = self.status
@@ -322,32 +326,87 @@ class HouseholdState:
             resident_eligible(item.eligibility, resident, rules)
 
 
-def load_households(uuids) -> dict[str, HouseholdState]:
-    """The households with these UUIDs and their residents, in two queries; keyed by UUID.
+def load_households(uuids, plan_id: int | None = None) -> dict[str, HouseholdState]:
+    """The households with these UUIDs and their residents, in two queries; keyed by UUID. With plan_id, each
+    with its stored contribution to that plan (HouseholdState.contribution), read in the same query.
 
     The households are locked until the transaction ends (FOR UPDATE; SQLite's BEGIN IMMEDIATE locks everything
     already): another request's visits to them wait, then read the state these write, so none is lost.
     """
-    households, residents = Household.__table__, Resident.__table__
-    found = {row.uuid: HouseholdState(*row)
-             for row in db.session.execute(select(
-                 households.c.id, households.c.uuid, households.c.khu_pho_id, households.c.is_business,
-                 households.c.status, households.c.last_visit_at, households.c.last_visit_uuid,
-                 households.c.open_items).where(households.c.uuid.in_(list(uuids)))
-                 .order_by(households.c.id).with_for_update())}
-    if not found:
-        return found
-    by_id = {h.id: h for h in found.values()}
-    for row in db.session.execute(select(
-            residents.c.household_id, residents.c.id, residents.c.uuid, residents.c.birth_year,
-            residents.c.phone_kind, residents.c.sim, residents.c.handset_2g_only, residents.c.has_epay,
-            residents.c.moved_away).where(residents.c.household_id.in_(list(by_id))).order_by(residents.c.id)):
+    uuids = list(uuids)
+    if not uuids:
+        return {}
+    if db.session.connection().dialect.name == "sqlite":
+        household_rows, resident_rows = _household_rows_sqlite(uuids, plan_id)
+    else:
+        household_rows, resident_rows = _household_rows(uuids, plan_id)
+    found, by_id = {}, {}
+    for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector \
+            in household_rows:
+        household = HouseholdState(hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items,
+                                   street_id=street_id, contribution=None if row_id is None else (row_id, vector))
+        found[uuid] = by_id[hid] = household
+    for row in resident_rows:
         resident = ResidentFacts(*row[1:])
-        household = by_id[row.household_id]
+        household = by_id[row[0]]
         household.residents.append(resident)
         household.by_uuid[resident.uuid] = resident
         household.by_id[resident.id] = resident
     return found
+
+
+def _household_rows(uuids: list, plan_id: int | None) -> tuple[list, list]:
+    """The rows of load_households on PostgreSQL (psycopg2 gives dates, booleans and JSON as they are)."""
+    found = driver_rows(
+        "SELECT h.id, h.uuid, h.khu_pho_id, h.is_business, h.status, h.last_visit_at, h.last_visit_uuid, "
+        "h.open_items, h.street_id, c.id, c.vector FROM household AS h LEFT JOIN household_contribution AS c "
+        "ON c.household_id = h.id AND c.plan_id = %s WHERE h.uuid = ANY(%s) ORDER BY h.id FOR UPDATE OF h",
+        (plan_id, uuids))
+    if not found:
+        return [], []
+    return found, driver_rows(
+        "SELECT household_id, id, uuid, birth_year, phone_kind, sim, handset_2g_only, has_epay, moved_away "
+        "FROM resident WHERE household_id = ANY(%s) ORDER BY id", ([row[0] for row in found],))
+
+
+def _household_rows_sqlite(uuids: list, plan_id: int | None) -> tuple[list, list]:
+    """The rows of load_households on SQLite, its text converted as SQLAlchemy would."""
+    found = [(hid, uuid, khu_pho_id, bool(is_business), status, _datetime(at), at_uuid, open_items, street_id,
+              row_id, None if vector is None else json.loads(vector))
+             for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector
+             in driver_rows(
+                 "SELECT h.id, h.uuid, h.khu_pho_id, h.is_business, h.status, h.last_visit_at, h.last_visit_uuid, "
+                 "h.open_items, h.street_id, c.id, c.vector FROM household AS h LEFT JOIN household_contribution "
+                 f"AS c ON c.household_id = h.id AND c.plan_id = ? WHERE h.uuid IN ({', '.join('?' * len(uuids))}) "
+                 "ORDER BY h.id", (plan_id, *uuids))]
+    if not found:
+        return [], []
+    residents = driver_rows(
+        "SELECT household_id, id, uuid, birth_year, phone_kind, sim, handset_2g_only, has_epay, moved_away "
+        f"FROM resident WHERE household_id IN ({', '.join('?' * len(found))}) ORDER BY id",
+        tuple(row[0] for row in found))
+    return found, [(hid, rid, uuid, year, phone, sim, bool(only_2g), None if epay is None else bool(epay), bool(moved))
+                   for hid, rid, uuid, year, phone, sim, only_2g, epay, moved in residents]
+
+
+def driver_rows(sql: str, params: tuple) -> list[tuple]:
+    """Rows as plain tuples from the DB-API cursor of the session's connection (the driver's placeholders: ? for
+    SQLite, %s for psycopg2).
+
+    For the big reads of a sync batch: a SQLAlchemy Row made of every row, and the statement built and looked up
+    in the compiled cache, are much of their time. Values come as the driver gives them (on SQLite, dates and
+    JSON as text).
+    """
+    cursor = db.session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 STATE_KEYS_PER_QUERY = 128
@@ -397,10 +456,9 @@ def states_with_keys(keys) -> list:
     for start in range(0, len(keys), size):
         chunk = keys[start:start + size]
         chunk += [(0, 0, "", "")] * (size - len(chunk))  # always the same statement; household 0 there is not
-        # Through the driver: SQLAlchemy would handle 512 named parameters and convert every value of every row.
-        rows = connection.exec_driver_sql(_rows_with_keys(size), tuple(v for wanted in chunk for v in wanted))
         found += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
-                  for hid, key, kind, code, row_id, value, at, uuid in rows]
+                  for hid, key, kind, code, row_id, value, at, uuid
+                  in driver_rows(_rows_with_keys(size), tuple(v for wanted in chunk for v in wanted))]
     return found
 
 
@@ -418,33 +476,46 @@ def _rows_with_keys_pg():
 
 def item_answers_of(subjects) -> list[tuple]:
     """Every item answer of these subjects (household id, resident key), as (household id, resident key, code,
-    value): a list of pairs joined on the unique index, as load_states reads keys."""
-    subjects = sorted(subjects)
+    value)."""
+    return [(row.household_id, row.resident_key, row.code, row.value) for row in rows_of_subjects(subjects)
+            if row.kind == "item"]
+
+
+def load_subjects(households: dict[int, HouseholdState], subjects) -> None:
+    """Read every state row of these subjects (household id, resident key) into their households, and note them
+    read in full (HouseholdState.whole): the counters then take their answers from memory."""
+    for row in rows_of_subjects(subjects):
+        households[row.household_id].states.setdefault((row.resident_key, row.kind, row.code), row)
+    for hid, key in subjects:
+        households[hid].whole.add(key)
+
+
+def rows_of_subjects(subjects) -> list[StateRead]:
+    """Every state row of these subjects (household id, resident key).
+
+    Read by household, the unique index's first column, and sifted here: a household holds a few dozen rows, and
+    PostgreSQL, given a join on a list of pairs, may guess a scan of the whole table instead.
+    """
+    subjects = set(subjects)
     if not subjects:
         return []
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        households, keys = zip(*subjects)
-        return db.session.execute(text(
-            "SELECT s.household_id, s.resident_key, s.code, s.value FROM unnest(CAST(:h AS INTEGER[]), "
-            "CAST(:r AS INTEGER[])) AS wanted(h, r) JOIN item_state AS s ON s.household_id = wanted.h "
-            "AND s.resident_key = wanted.r AND s.kind = 'item'"), {"h": list(households), "r": list(keys)}).all()
-    rows = []
-    size = STATE_KEYS_PER_QUERY  # (with 512, SQLite builds an index on item_state for each statement instead)
-    for start in range(0, len(subjects), size):
-        chunk = subjects[start:start + size]
-        chunk += [(0, 0)] * (size - len(chunk))  # always the same statement; household 0 there is not
-        rows += connection.exec_driver_sql(_answers_of_subjects(size), tuple(v for pair in chunk for v in pair)) \
-            .fetchall()
-    return rows
+    wanted = sorted({hid for hid, _key in subjects})
+    if db.session.connection().dialect.name == "postgresql":
+        rows = [StateRead(*row) for row in driver_rows(
+            "SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid FROM item_state "
+            "WHERE household_id = ANY(%s)", (wanted,))]
+    else:
+        rows = []
+        for start in range(0, len(wanted), HOUSEHOLDS_PER_QUERY):
+            chunk = wanted[start:start + HOUSEHOLDS_PER_QUERY]
+            rows += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
+                     for hid, key, kind, code, row_id, value, at, uuid in driver_rows(
+                         "SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid "
+                         f"FROM item_state WHERE household_id IN ({', '.join('?' * len(chunk))})", tuple(chunk))]
+    return [row for row in rows if (row.household_id, row.resident_key) in subjects]
 
 
-@lru_cache(maxsize=2)
-def _answers_of_subjects(count: int) -> str:
-    wanted = ", ".join(["(?, ?)"] * count)
-    return (f"SELECT s.household_id, s.resident_key, s.code, s.value FROM (VALUES {wanted}) AS wanted "
-            f"JOIN item_state AS s ON s.household_id = wanted.column1 AND s.resident_key = wanted.column2 "
-            f"AND s.kind = 'item'")
+HOUSEHOLDS_PER_QUERY = 500  # well under SQLite's 32,766 parameters per statement
 
 
 def load_item_states(households: list[HouseholdState]) -> None:
@@ -554,32 +625,6 @@ def update_many(table, columns: tuple, rows: list[tuple]) -> None:
         db.session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
             **{name: bindparam("new_" + name) for name in columns}),
             [{"row_id": row[0], **{"new_" + name: value for name, value in zip(columns, row[1:])}} for row in rows])
-
-
-def add_many(table, column: str, rows: list[tuple]) -> None:
-    """UPDATE rows by id, adding to one integer column in place (column = column + n); rows are (id, n), each id
-    once. In place, so that two transactions adding to one row never overwrite each other's."""
-    if not rows:
-        return
-    connection = db.session.connection()
-    dialect = connection.dialect
-    name, quoted = _quoted(dialect, table.name), _quoted(dialect, column)
-    if dialect.name == "postgresql":
-        ids, amounts = zip(*rows)
-        # Lock the rows in id order first: the UPDATE's join visits them in any order, and two batches adding
-        # to the same khu phố counters in different orders deadlock (seen under `make loadtest`).
-        db.session.execute(text(f"SELECT id FROM {name} WHERE id = ANY(CAST(:ids AS INTEGER[])) ORDER BY id "
-                                f"FOR UPDATE"), {"ids": sorted(ids)})
-        db.session.execute(text(f"UPDATE {name} AS t SET {quoted} = t.{quoted} + u.n FROM unnest(CAST(:ids AS "
-                                f"INTEGER[]), CAST(:amounts AS INTEGER[])) AS u(id, n) WHERE t.id = u.id"),
-                           {"ids": list(ids), "amounts": list(amounts)})
-    elif dialect.name == "sqlite":
-        connection.exec_driver_sql(f"UPDATE {name} SET {quoted} = {quoted} + ? WHERE id = ?",
-                                   [(amount, row_id) for row_id, amount in rows])
-    else:
-        db.session.execute(update(table).where(table.c.id == bindparam("row_id"))
-                           .values(**{column: table.c[column] + bindparam("amount")}),
-                           [{"row_id": row_id, "amount": amount} for row_id, amount in rows])
 
 
 def _quoted(dialect, name: str) -> str:

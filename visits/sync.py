@@ -12,22 +12,23 @@ another request), the run is applied again one visit at a time, each in its own 
 """
 import json
 import uuid as uuidlib
+from functools import cached_property, lru_cache
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, consent, roster
-from .checklist import plan_items, plan_rules
+from .checklist import active_plan, plain_plan_items, plan_items, plan_rules
 from .extensions import csrf, db
 from .models import Change, Household, Resident, Street, SyncConflict, Visit, utcnow
 from .recording import (CANONICAL_UUID, Outcome, Rejected, VisitInput, checked_uuid, client_time,
                         prepare_visit, record_visit, write_visits)
 from .scope import khu_pho_ids
-from .state import (FACT_FIELDS, expire_derived, load_households, load_states, plain_items,
+from .state import (FACT_FIELDS, expire_derived, load_households, load_states, load_subjects,
                     refresh_counters_after_run, write_households)
 from .request_input import clean_json
 from .text import nfc
@@ -190,10 +191,15 @@ class Batch:
         self.user = user
         self.user_id = user.id
         self.allowed = khu_pho_ids(user)  # None: every khu phố
-        self.items = plan_items()
+        self.plan = active_plan()
         self.rules = plan_rules()
-        self.plain_items = plain_items(self.items)
+        self.plain_items = plain_plan_items()
         self.items_by_code = {i.code: i for i in self.plain_items}
+
+    @cached_property
+    def items(self) -> list:
+        """The checklist's rows, for the items applied one at a time (a run of visits needs plain_items only)."""
+        return plan_items()
 
     def in_scope(self, khu_pho_id: int) -> bool:
         return self.allowed is None or khu_pho_id in self.allowed
@@ -305,24 +311,25 @@ class VisitRun:
             residents.update(uuid_form(uuid) for uuid in as_list(item.get("met")))
         households.discard(None)
         visits.discard(None)
-        self.households = load_households(households) if households else {}
+        self.households = load_households(households, self.batch.plan.id) if households else {}
         self.by_id = {h.id: h for h in self.households.values()}
         self.residents = {r.uuid: h for h in self.households.values() for r in h.residents}
         elsewhere = residents - set(self.residents) - {0, None}
         self.elsewhere = set(db.session.scalars(select(Resident.uuid).where(Resident.uuid.in_(elsewhere)))) \
             if elsewhere else set()
-        self.seen = dict(db.session.execute(select(Visit.uuid, Visit.content_hash).where(Visit.uuid.in_(visits)))
-                         .all()) if visits else {}
-        keys = set()
-        for household_uuid, subject, kind, code in lines:
+        self.seen = dict(db.session.execute(_visits_seen(), {"uuids": list(visits)}).all()) if visits else {}
+        # Every row of the subjects the lines name, and of each household itself: the counters' differences read
+        # all their answers (visits.counters.answers_of), and one query for all beats one per use.
+        subjects = {(h.id, 0) for h in self.households.values()}
+        for household_uuid, subject, _kind, code in lines:
             household = self.households.get(household_uuid)
             resident = household.resident(subject) if household is not None and subject else None
-            if isinstance(code, str) and household is not None and (resident is not None or subject == 0):
-                keys.add((household.id, resident.id if resident else 0, kind, code))
-        self.read_states(keys)
+            if isinstance(code, str) and resident is not None:
+                subjects.add((household.id, resident.id))
+        load_subjects(self.by_id, subjects)
 
     def read_states(self, keys: set) -> None:
-        keys = keys - self.read_keys
+        keys = {key for key in keys - self.read_keys if key[1] not in self.by_id[key[0]].whole}
         if keys:
             load_states(self.by_id, keys)
             self.read_keys |= keys
@@ -386,6 +393,13 @@ class VisitRun:
             db.session.execute(insert(SyncConflict.__table__), [
                 {"uuid": str(item["uuid"]), "kind": "visit", "user_id": self.batch.user_id, "received_at": utcnow(),
                  "payload": item, "resolved": False} for item in self.conflicts])
+
+
+@lru_cache(maxsize=1)
+def _visits_seen():
+    """(uuid, content hash) of the visits received already among some UUIDs: built once, as building a statement
+    costs more than running this one."""
+    return select(Visit.uuid, Visit.content_hash).where(Visit.uuid.in_(bindparam("uuids", expanding=True)))
 
 
 def as_list(value) -> list:

@@ -5,13 +5,16 @@ import os
 # or phone into a log (the app sends names in POST bodies, and this holds should one slip into a query string).
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s'
 
-# On 2 cores: 3 worker processes of 2 threads each (gthread, so kept-alive connections are served). Measured with
-# `make loadtest` (README "Operations"): 2 processes of 4 threads queue requests behind one another for the GIL
-# (each request gives it up at every query and waits up to the 5 ms switch interval to get it back), which tripled
-# p95; a third process and a second thread keep a core busy while a request waits on a commit's fsync or on
-# PostgreSQL. WEB_CONCURRENCY or --workers overrides the count (about 1.5 per core).
+# On 2 cores: 3 worker processes of 1 thread each, gthread so that kept-alive connections are served (the plain
+# sync worker closes every connection). Measured with `make loadtest` (README "Operations"): with a second thread per
+# process, the two threads of a process queue for the GIL (each request gives it up at every query and may wait the
+# 5 ms switch interval to get it back), and the server spent 8.9 ms of CPU per request where 3 x 1 spends 7.3 ms,
+# answering 171 requests/s at p95 927 ms where 3 x 1 answers 211 at 368 ms (SQLite; PostgreSQL 158 -> 174 requests/s).
+# Three processes keep a core busy while a request waits on a commit's fsync or on PostgreSQL; four or five cost
+# more CPU in switching than they win. WEB_CONCURRENCY or --workers overrides the count (about 1.5 per core).
 workers = int(os.environ.get("WEB_CONCURRENCY", 3))
-threads = 2
+worker_class = "gthread"
+threads = 1
 # Idle kept-alive connections stay open 5 s (gunicorn's default is 2 s): a phone that answers the next door within
 # that time reuses its connection, and a request sent just as the server closes an idle one (the client then sees
 # a reset) becomes rarer. gthread keeps idle connections in its poller, not in a thread.

@@ -7,7 +7,6 @@ a property test holds the two equal.
 from collections import Counter, defaultdict
 
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
@@ -149,20 +148,20 @@ def refresh_run(households, plan: Plan) -> None:
         refresh(full, plan)
 
 
+# Built once: on every sync request, building the statement cost more than running it.
+FIRST_VISIT_TIMES = select(Visit.household_id, func.min(Visit.recorded_at)) \
+    .where(Visit.household_id.in_(bindparam("ids", expanding=True)), Visit.recorded_at >= bindparam("start"),
+           Visit.recorded_at < bindparam("end")).group_by(Visit.household_id)
+
+
 def first_visit_times(household_ids: list[int], year: int) -> dict[int, datetime]:
     """The time of each household's earliest visit of the plan year."""
     if not household_ids:
         return {}
-    return dict(db.session.execute(_first_visit_times(), {"ids": list(household_ids), "start": datetime(year, 1, 1),
+    return dict(db.session.execute(FIRST_VISIT_TIMES, {"ids": list(household_ids), "start": datetime(year, 1, 1),
                                                           "end": datetime(year + 1, 1, 1)}).all())
 
 
-@lru_cache(maxsize=1)
-def _first_visit_times():
-    # Built once: on every sync request, building the statement cost more than running it.
-    return select(Visit.household_id, func.min(Visit.recorded_at)) \
-        .where(Visit.household_id.in_(bindparam("ids", expanding=True)), Visit.recorded_at >= bindparam("start"),
-               Visit.recorded_at < bindparam("end")).group_by(Visit.household_id)
 
 
 def changed_answers(household) -> dict:

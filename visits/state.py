@@ -208,10 +208,6 @@ class PlainItem(NamedTuple):
     eligibility: str
 
 
-def plain_items(items) -> list[PlainItem]:
-    return [PlainItem(i.code, i.label, i.applies_to, i.eligibility) for i in items]
-
-
 @dataclass(slots=True, eq=False)
 class StateRow:
     """An ItemState row a batch has changed; id is None until it is inserted."""
@@ -355,18 +351,27 @@ def load_households(uuids, plan_id: int | None = None) -> dict[str, HouseholdSta
     return found
 
 
+# The reads of load_households and rows_of_subjects, for either driver's placeholders: {p} one value, {among} a
+# list of them ("= ANY(%s)" on PostgreSQL, "IN (?, ?, ...)" on SQLite).
+HOUSEHOLDS_SQL = ("SELECT h.id, h.uuid, h.khu_pho_id, h.is_business, h.status, h.last_visit_at, h.last_visit_uuid, "
+                  "h.open_items, h.street_id, c.id, c.vector FROM household AS h LEFT JOIN household_contribution "
+                  "AS c ON c.household_id = h.id AND c.plan_id = {p} WHERE h.uuid {among} ORDER BY h.id")
+RESIDENTS_SQL = ("SELECT household_id, id, uuid, birth_year, phone_kind, sim, handset_2g_only, has_epay, moved_away "
+                 "FROM resident WHERE household_id {among} ORDER BY id")
+STATES_SQL = ("SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid FROM item_state "
+              "WHERE household_id {among}")
+
+
+def _among_sqlite(count: int) -> str:
+    return f"IN ({', '.join('?' * count)})"
+
+
 def _household_rows(uuids: list, plan_id: int | None) -> tuple[list, list]:
     """The rows of load_households on PostgreSQL (psycopg2 gives dates, booleans and JSON as they are)."""
-    found = driver_rows(
-        "SELECT h.id, h.uuid, h.khu_pho_id, h.is_business, h.status, h.last_visit_at, h.last_visit_uuid, "
-        "h.open_items, h.street_id, c.id, c.vector FROM household AS h LEFT JOIN household_contribution AS c "
-        "ON c.household_id = h.id AND c.plan_id = %s WHERE h.uuid = ANY(%s) ORDER BY h.id FOR UPDATE OF h",
-        (plan_id, uuids))
+    found = driver_rows(HOUSEHOLDS_SQL.format(p="%s", among="= ANY(%s)") + " FOR UPDATE OF h", (plan_id, uuids))
     if not found:
         return [], []
-    return found, driver_rows(
-        "SELECT household_id, id, uuid, birth_year, phone_kind, sim, handset_2g_only, has_epay, moved_away "
-        "FROM resident WHERE household_id = ANY(%s) ORDER BY id", ([row[0] for row in found],))
+    return found, driver_rows(RESIDENTS_SQL.format(among="= ANY(%s)"), ([row[0] for row in found],))
 
 
 def _household_rows_sqlite(uuids: list, plan_id: int | None) -> tuple[list, list]:
@@ -374,17 +379,10 @@ def _household_rows_sqlite(uuids: list, plan_id: int | None) -> tuple[list, list
     found = [(hid, uuid, khu_pho_id, bool(is_business), status, _datetime(at), at_uuid, open_items, street_id,
               row_id, None if vector is None else json.loads(vector))
              for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector
-             in driver_rows(
-                 "SELECT h.id, h.uuid, h.khu_pho_id, h.is_business, h.status, h.last_visit_at, h.last_visit_uuid, "
-                 "h.open_items, h.street_id, c.id, c.vector FROM household AS h LEFT JOIN household_contribution "
-                 f"AS c ON c.household_id = h.id AND c.plan_id = ? WHERE h.uuid IN ({', '.join('?' * len(uuids))}) "
-                 "ORDER BY h.id", (plan_id, *uuids))]
+             in driver_rows(HOUSEHOLDS_SQL.format(p="?", among=_among_sqlite(len(uuids))), (plan_id, *uuids))]
     if not found:
         return [], []
-    residents = driver_rows(
-        "SELECT household_id, id, uuid, birth_year, phone_kind, sim, handset_2g_only, has_epay, moved_away "
-        f"FROM resident WHERE household_id IN ({', '.join('?' * len(found))}) ORDER BY id",
-        tuple(row[0] for row in found))
+    residents = driver_rows(RESIDENTS_SQL.format(among=_among_sqlite(len(found))), tuple(row[0] for row in found))
     return found, [(hid, rid, uuid, year, phone, sim, bool(only_2g), None if epay is None else bool(epay), bool(moved))
                    for hid, rid, uuid, year, phone, sim, only_2g, epay, moved in residents]
 
@@ -501,17 +499,14 @@ def rows_of_subjects(subjects) -> list[StateRead]:
         return []
     wanted = sorted({hid for hid, _key in subjects})
     if db.session.connection().dialect.name == "postgresql":
-        rows = [StateRead(*row) for row in driver_rows(
-            "SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid FROM item_state "
-            "WHERE household_id = ANY(%s)", (wanted,))]
+        rows = [StateRead(*row) for row in driver_rows(STATES_SQL.format(among="= ANY(%s)"), (wanted,))]
     else:
         rows = []
         for start in range(0, len(wanted), HOUSEHOLDS_PER_QUERY):
             chunk = wanted[start:start + HOUSEHOLDS_PER_QUERY]
             rows += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
-                     for hid, key, kind, code, row_id, value, at, uuid in driver_rows(
-                         "SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid "
-                         f"FROM item_state WHERE household_id IN ({', '.join('?' * len(chunk))})", tuple(chunk))]
+                     for hid, key, kind, code, row_id, value, at, uuid
+                     in driver_rows(STATES_SQL.format(among=_among_sqlite(len(chunk))), tuple(chunk))]
     return [row for row in rows if (row.household_id, row.resident_key) in subjects]
 
 

@@ -12,7 +12,7 @@ another request), the run is applied again one visit at a time, each in its own 
 """
 import json
 import uuid as uuidlib
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -39,6 +39,11 @@ MAX_BATCH = 100
 MAX_ID = 2 ** 31 - 1  # the largest id a row can have in PostgreSQL; anything larger names nothing
 # Runs of visits are applied in bulk; tests turn this off to compare with the one-by-one path.
 BULK_VISITS = True
+
+
+# (uuid, content hash) of the visits received already among some UUIDs. Built once: building a statement costs
+# more than running this one.
+VISITS_SEEN = select(Visit.uuid, Visit.content_hash).where(Visit.uuid.in_(bindparam("uuids", expanding=True)))
 
 
 class NotYet(Exception):
@@ -317,7 +322,7 @@ class VisitRun:
         elsewhere = residents - set(self.residents) - {0, None}
         self.elsewhere = set(db.session.scalars(select(Resident.uuid).where(Resident.uuid.in_(elsewhere)))) \
             if elsewhere else set()
-        self.seen = dict(db.session.execute(_visits_seen(), {"uuids": list(visits)}).all()) if visits else {}
+        self.seen = dict(db.session.execute(VISITS_SEEN, {"uuids": list(visits)}).all()) if visits else {}
         # Every row of the subjects the lines name, and of each household itself: the counters' differences read
         # all their answers (visits.counters.answers_of), and one query for all beats one per use.
         subjects = {(h.id, 0) for h in self.households.values()}
@@ -393,13 +398,6 @@ class VisitRun:
             db.session.execute(insert(SyncConflict.__table__), [
                 {"uuid": str(item["uuid"]), "kind": "visit", "user_id": self.batch.user_id, "received_at": utcnow(),
                  "payload": item, "resolved": False} for item in self.conflicts])
-
-
-@lru_cache(maxsize=1)
-def _visits_seen():
-    """(uuid, content hash) of the visits received already among some UUIDs: built once, as building a statement
-    costs more than running this one."""
-    return select(Visit.uuid, Visit.content_hash).where(Visit.uuid.in_(bindparam("uuids", expanding=True)))
 
 
 def as_list(value) -> list:

@@ -160,6 +160,9 @@ class Plan(db.Model):
     young_max: Mapped[int] = mapped_column(Integer, default=30)
     report_cutoff_day: Mapped[int] = mapped_column(Integer, default=14)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # One more on every change of the plan's checklist: each process keeps the checklist it read
+    # under this number (visits/checklist.py), and reads it again when the number moves.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Target(db.Model):

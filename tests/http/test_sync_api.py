@@ -97,7 +97,7 @@ def assert_counters_are_a_recompute() -> None:
     db.session.flush()
     assert (counters.counts(plan), counters.counts(plan, street_level=True)) == kept
     db.session.rollback()
-    g.pop("plan", None), g.pop("plan_items", None)  # recompute() let go of every object the session held
+    g.pop("plan", None)  # recompute() let go of every object the session held
 
 
 def visit(household_uuid, **fields) -> dict:

@@ -491,26 +491,40 @@ def load_subjects(households: dict[int, HouseholdState], subjects) -> None:
 def rows_of_subjects(subjects) -> list[StateRead]:
     """Every state row of these subjects (household id, resident key).
 
-    Read by household, the unique index's first column, and sifted here: a household holds a few dozen rows, and
-    PostgreSQL, given a join on a list of pairs, may guess a scan of the whole table instead.
+    On PostgreSQL read by household, the unique index's first column, and sifted here: a household holds a few
+    dozen rows, and PostgreSQL, given a join on a list of pairs, may guess a scan of the whole table instead.
+    SQLite probes the index once per pair (see _rows_of_pairs), and the rows of other subjects cost their reading.
     """
-    subjects = set(subjects)
+    subjects = sorted(set(subjects))
     if not subjects:
         return []
-    wanted = sorted({hid for hid, _key in subjects})
     if db.session.connection().dialect.name == "postgresql":
+        wanted = sorted({hid for hid, _key in subjects})
         rows = [StateRead(*row) for row in driver_rows(STATES_SQL.format(among="= ANY(%s)"), (wanted,))]
-    else:
-        rows = []
-        for start in range(0, len(wanted), HOUSEHOLDS_PER_QUERY):
-            chunk = wanted[start:start + HOUSEHOLDS_PER_QUERY]
-            rows += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
-                     for hid, key, kind, code, row_id, value, at, uuid
-                     in driver_rows(STATES_SQL.format(among=_among_sqlite(len(chunk))), tuple(chunk))]
-    return [row for row in rows if (row.household_id, row.resident_key) in subjects]
+        chosen = set(subjects)
+        return [row for row in rows if (row.household_id, row.resident_key) in chosen]
+    found = []
+    size = SUBJECTS_PER_QUERY
+    for start in range(0, len(subjects), size):
+        chunk = subjects[start:start + size]
+        chunk += [(0, 0)] * (size - len(chunk))  # always the same statement; household 0 there is not
+        found += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
+                  for hid, key, kind, code, row_id, value, at, uuid
+                  in driver_rows(_rows_of_pairs(size), tuple(v for pair in chunk for v in pair))]
+    return found
 
 
-HOUSEHOLDS_PER_QUERY = 500  # well under SQLite's 32,766 parameters per statement
+SUBJECTS_PER_QUERY = 128
+
+
+@lru_cache(maxsize=4)
+def _rows_of_pairs(count: int) -> str:
+    """A query for the state rows of count given subjects, on SQLite: a VALUES list joined on the unique index's
+    first two columns (as _rows_with_keys)."""
+    wanted = ", ".join(["(?, ?)"] * count)
+    return (f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
+            f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
+            f"AND s.resident_key = wanted.column2")
 
 
 def load_item_states(households: list[HouseholdState]) -> None:

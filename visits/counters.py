@@ -245,8 +245,6 @@ def difference(household, changed: dict, visited: tuple, new: dict, baselines: d
             old[key] = before
     out: Counter = Counter()
     plus, minus = adder(out, 1), adder(out, -1)
-    people = [PersonView(r.id, r.birth_year, r.phone_kind, r.sim, r.handset_2g_only, r.has_epay,
-                         baselines.get(r.id, {})) for r in household.residents if not r.moved_away]
     if visited[0] != visited[1] or any(key == 0 for key, _code in changed):
         household_terms(household.is_business, visited[1], new, plus)
         household_terms(household.is_business, visited[0], old, minus)
@@ -256,12 +254,17 @@ def difference(household, changed: dict, visited: tuple, new: dict, baselines: d
     for key, code in changed:
         codes[key].add(code)
     everyone = {"ecommerce_guide"} if (0, "ecommerce_guide") in changed else set()
+    aggregate = any(code in AGGREGATE_CODES for _key, code in changed)
+    # The views of the residents these terms read: every one for targets 6 and 7, else those with a changed answer.
+    people = [PersonView(r.id, r.birth_year, r.phone_kind, r.sim, r.handset_2g_only, r.has_epay,
+                         baselines.get(r.id, {})) for r in household.residents
+              if not r.moved_away and (aggregate or everyone or r.id in codes)]
     for person in people:
         wanted = codes.get(person.key, set()) | everyone
         if wanted:
             person_terms(person, new, rules, plus, wanted)
             person_terms(person, old, rules, minus, wanted)
-    if any(code in AGGREGATE_CODES for _key, code in changed):
+    if aggregate:
         for answers, add in ((new, plus), (old, minus)):
             flags = [household_flags(person, answers, rules) for person in people]
             add("t6", any(helper for _young, helper, _informed in flags))

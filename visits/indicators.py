@@ -100,13 +100,15 @@ def contribution(view: HouseholdView, rules: AgeRules) -> Counter:
 def adder(out: Counter, sign: int = 1):
     """add(key, hit, count=True): one more in the indicator's denominator (if count) and numerator (if hit too);
     sign -1 takes them away, for the difference between two states of one household."""
+    get = out.get  # out[k] += sign would call Counter.__missing__, in Python, for every key new to out
+
     def add(key: str, hit: bool, count: bool = True) -> None:
         # Called about 80 times per household on every recount: the key names are made once, in SUM_KEYS.
         if count:
             num, den = SUM_KEYS[key]
-            out[den] += sign
+            out[den] = get(den, 0) + sign
             if hit:
-                out[num] += sign
+                out[num] = get(num, 0) + sign
     return add
 
 

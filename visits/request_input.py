@@ -11,6 +11,7 @@
 Form values are cleaned as the request parses them (CleanRequest); JSON bodies where they are parsed by hand
 (clean_json, in visits/sync.py and visits/outbox_upload.py).
 """
+import json
 import re
 import unicodedata
 
@@ -39,6 +40,23 @@ def clean_json(value):
                 for k, v in value.items()}
     if kind is list:
         return [v if v.__class__ is str and v.isascii() and v.isprintable() else clean_json(v) for v in value]
+    return value
+
+
+def parsed_json(data: bytes):
+    """json.loads(data), cleaned as clean_json cleans it.
+
+    The usual body is not walked: when its text holds no escape, no character clean_text drops and is NFC
+    already, every string in it is a piece of that text between two quotes, and so clean too (a quote never
+    combines with its neighbours, so the pieces of an NFC text are NFC).
+    """
+    value = json.loads(data)
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:  # a UTF-16 or UTF-32 body, which json.loads reads too
+        return clean_json(value)
+    if "\\" in text or _UNWANTED.search(text) or not unicodedata.is_normalized("NFC", text):
+        return clean_json(value)
     return value
 
 

@@ -235,7 +235,7 @@ class ResidentFacts:
 ELIGIBILITY_FACTS = ("phone_kind", "sim", "handset_2g_only", "moved_away")
 
 
-@dataclass(eq=False)
+@dataclass(slots=True, eq=False)
 class HouseholdState:
     """A household with its residents and the state rows a batch needs, as apply_line sees them.
 

@@ -493,7 +493,8 @@ def rows_of_subjects(subjects) -> list[StateRead]:
 
     On PostgreSQL read by household, the unique index's first column, and sifted here: a household holds a few
     dozen rows, and PostgreSQL, given a join on a list of pairs, may guess a scan of the whole table instead.
-    SQLite probes the index once per pair (see _rows_of_pairs), and the rows of other subjects cost their reading.
+    SQLite probes the index once per pair (see _rows_of_pairs): reading and sifting the households' other rows cost
+    more.
     """
     subjects = sorted(set(subjects))
     if not subjects:
@@ -514,7 +515,7 @@ def rows_of_subjects(subjects) -> list[StateRead]:
     return found
 
 
-SUBJECTS_PER_QUERY = 128
+SUBJECTS_PER_QUERY = 128  # a VALUES list of 256 parameters, well under SQLite's 32,766 per statement
 
 
 @lru_cache(maxsize=4)

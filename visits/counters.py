@@ -46,25 +46,30 @@ def household_views(household_ids: list[int], plan: Plan) -> dict:
     return views
 
 
+# The reads of first_contact_facts, built once (as FIRST_VISIT_TIMES below): on every sync request that counts a
+# cohort item, building them cost more than running them.
+VISITS_OF = select(Visit.household_id, Visit.recorded_at, Visit.uuid) \
+    .where(Visit.household_id.in_(bindparam("ids", expanding=True)))
+FACT_ANSWERS_OF = select(Visit.household_id, VisitAnswer.resident_id, VisitAnswer.code, VisitAnswer.value,
+                         Visit.recorded_at, Visit.uuid).join(Visit, VisitAnswer.visit_id == Visit.id) \
+    .where(Visit.household_id.in_(bindparam("ids", expanding=True)), VisitAnswer.kind == "fact")
+FACT_CHANGES_OF = select(Change.household_id, Change.resident_id, Change.payload, Change.recorded_at, Change.uuid) \
+    .where(Change.household_id.in_(bindparam("ids", expanding=True)), Change.resident_id.is_not(None))
+
+
 def first_contact_facts(household_ids: list[int], year: int) -> dict[int, dict]:
     """Each resident's facts as they stood at the household's first visit of the plan year (with its own facts)."""
     if not household_ids:
         return {}
     visits = defaultdict(list)
-    for hid, at, uuid in db.session.execute(select(Visit.household_id, Visit.recorded_at, Visit.uuid)
-                                            .where(Visit.household_id.in_(household_ids))):
+    for hid, at, uuid in db.session.execute(VISITS_OF, {"ids": list(household_ids)}):
         visits[hid].append((at, uuid))
     firsts = {hid: first_contact(v, year) for hid, v in visits.items()}
     firsts = {hid: f for hid, f in firsts.items() if f is not None}
     if not firsts:
         return {}
-    lines = list(db.session.execute(
-        select(Visit.household_id, VisitAnswer.resident_id, VisitAnswer.code, VisitAnswer.value, Visit.recorded_at,
-               Visit.uuid).join(Visit, VisitAnswer.visit_id == Visit.id)
-        .where(Visit.household_id.in_(list(firsts)), VisitAnswer.kind == "fact")))
-    for change in db.session.execute(select(Change.household_id, Change.resident_id, Change.payload,
-                                            Change.recorded_at, Change.uuid)
-                                     .where(Change.household_id.in_(list(firsts)), Change.resident_id.is_not(None))):
+    lines = list(db.session.execute(FACT_ANSWERS_OF, {"ids": list(firsts)}))
+    for change in db.session.execute(FACT_CHANGES_OF, {"ids": list(firsts)}):
         lines += [(change.household_id, change.resident_id, name, value, change.recorded_at, change.uuid)
                   for name, value in change.payload.get("facts", {}).items()]
     latest: dict = {}
@@ -245,8 +250,6 @@ def difference(household, changed: dict, visited: tuple, new: dict, baselines: d
             old[key] = before
     out: Counter = Counter()
     plus, minus = adder(out, 1), adder(out, -1)
-    people = [PersonView(r.id, r.birth_year, r.phone_kind, r.sim, r.handset_2g_only, r.has_epay,
-                         baselines.get(r.id, {})) for r in household.residents if not r.moved_away]
     if visited[0] != visited[1] or any(key == 0 for key, _code in changed):
         household_terms(household.is_business, visited[1], new, plus)
         household_terms(household.is_business, visited[0], old, minus)
@@ -256,12 +259,17 @@ def difference(household, changed: dict, visited: tuple, new: dict, baselines: d
     for key, code in changed:
         codes[key].add(code)
     everyone = {"ecommerce_guide"} if (0, "ecommerce_guide") in changed else set()
+    aggregate = any(code in AGGREGATE_CODES for _key, code in changed)
+    # The views of the residents these terms read: every one for targets 6 and 7, else those with a changed answer.
+    people = [PersonView(r.id, r.birth_year, r.phone_kind, r.sim, r.handset_2g_only, r.has_epay,
+                         baselines.get(r.id, {})) for r in household.residents
+              if not r.moved_away and (aggregate or everyone or r.id in codes)]
     for person in people:
         wanted = codes.get(person.key, set()) | everyone
         if wanted:
             person_terms(person, new, rules, plus, wanted)
             person_terms(person, old, rules, minus, wanted)
-    if any(code in AGGREGATE_CODES for _key, code in changed):
+    if aggregate:
         for answers, add in ((new, plus), (old, minus)):
             flags = [household_flags(person, answers, rules) for person in people]
             add("t6", any(helper for _young, helper, _informed in flags))

@@ -57,6 +57,7 @@ def _indicators() -> list[Indicator]:
 INDICATORS = _indicators()
 KEYS = [i.key for i in INDICATORS]
 SUM_KEYS = {key: (f"{key}:num", f"{key}:den") for key in KEYS}
+TARGET1_KEYS = {code: (f"t1_{code}_reached", f"t1_{code}_adopted") for code in TARGET1_ITEMS}
 
 
 @dataclass
@@ -100,13 +101,15 @@ def contribution(view: HouseholdView, rules: AgeRules) -> Counter:
 def adder(out: Counter, sign: int = 1):
     """add(key, hit, count=True): one more in the indicator's denominator (if count) and numerator (if hit too);
     sign -1 takes them away, for the difference between two states of one household."""
+    get = out.get  # out[k] += sign would call Counter.__missing__, in Python, for every key new to out
+
     def add(key: str, hit: bool, count: bool = True) -> None:
         # Called about 80 times per household on every recount: the key names are made once, in SUM_KEYS.
         if count:
             num, den = SUM_KEYS[key]
-            out[den] += sign
+            out[den] = get(den, 0) + sign
             if hit:
-                out[num] += sign
+                out[num] = get(num, 0) + sign
     return add
 
 
@@ -130,15 +133,16 @@ def person_terms(person: PersonView, answers: dict, rules: AgeRules, add, codes=
     smart = person.phone_kind == "smart"
     if every_term:
         add("residents", True)
-    # Target 1: smartphone owners reached on every item; knowledge items only count when adopted.
-    if every_term or not codes.isdisjoint(TARGET1_ITEMS):
+    # Target 1: smartphone owners reached on every item; knowledge items only count when adopted. (Its terms count
+    # smartphone owners only: for anyone else there is nothing to add.)
+    if smart and (every_term or not codes.isdisjoint(TARGET1_ITEMS)):
         every = all(adopted(person.key, c) if c in KNOWLEDGE_ITEMS else reached(person.key, c)
                     for c in TARGET1_ITEMS)
-        add("t1", every, count=smart)
-        for code in TARGET1_ITEMS:
+        add("t1", every)
+        for code, (reached_key, adopted_key) in TARGET1_KEYS.items():
             if every_term or code in codes:
-                add(f"t1_{code}_reached", reached(person.key, code), count=smart)
-                add(f"t1_{code}_adopted", adopted(person.key, code), count=smart)
+                add(reached_key, reached(person.key, code))
+                add(adopted_key, adopted(person.key, code))
     # Targets 3 and 4: cohorts fixed at first contact, so a switch does not shrink them.
     if every_term or "sim4g" in codes or "smartphone" in codes:
         base = {**_facts(person), **person.baseline}

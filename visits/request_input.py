@@ -11,6 +11,7 @@
 Form values are cleaned as the request parses them (CleanRequest); JSON bodies where they are parsed by hand
 (clean_json, in visits/sync.py and visits/outbox_upload.py).
 """
+import json
 import re
 import unicodedata
 
@@ -28,17 +29,56 @@ def clean_text(text: str) -> str:
 
 
 def clean_json(value):
-    """A parsed JSON value with every string, keys too, cleaned (see clean_text)."""
+    """A parsed JSON value with every string, keys too, cleaned (see clean_text): the value itself when every string
+    in it is clean already (the usual case: looking costs less than a copy)."""
+    return value if _clean(value) else _cleaned(value)
+
+
+def _clean(value) -> bool:
+    kind = value.__class__
+    if kind is str:
+        return value.isascii() and value.isprintable() or clean_text(value) == value
+    # The usual leaves inline: a batch holds some four thousand strings.
+    if kind is dict:
+        for k, v in value.items():
+            if not (k.__class__ is str and k.isascii() and k.isprintable() or _clean(k)):
+                return False
+            if not (v.__class__ is str and v.isascii() and v.isprintable() or _clean(v)):
+                return False
+    elif kind is list:
+        for v in value:
+            if not (v.__class__ is str and v.isascii() and v.isprintable() or _clean(v)):
+                return False
+    return True
+
+
+def _cleaned(value):
     kind = value.__class__
     if kind is str:
         return clean_text(value)
     if kind is dict:
-        # The usual leaves inline: a batch holds some four thousand strings.
-        return {k if k.__class__ is str and k.isascii() and k.isprintable() else clean_json(k):
-                v if v.__class__ is str and v.isascii() and v.isprintable() else clean_json(v)
+        return {k if k.__class__ is str and k.isascii() and k.isprintable() else _cleaned(k):
+                v if v.__class__ is str and v.isascii() and v.isprintable() else _cleaned(v)
                 for k, v in value.items()}
     if kind is list:
-        return [v if v.__class__ is str and v.isascii() and v.isprintable() else clean_json(v) for v in value]
+        return [v if v.__class__ is str and v.isascii() and v.isprintable() else _cleaned(v) for v in value]
+    return value
+
+
+def parsed_json(data: bytes):
+    """json.loads(data), cleaned as clean_json cleans it.
+
+    A body sent by JSON.stringify is usually not walked at all: when its text holds no escape, no character
+    clean_text drops and is NFC already, every string in it is a piece of that text between two quotes, and so clean
+    too (a quote never combines with its neighbours, so the pieces of an NFC text are NFC).
+    """
+    value = json.loads(data)
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:  # a UTF-16 or UTF-32 body, which json.loads reads too
+        return clean_json(value)
+    if "\\" in text or _UNWANTED.search(text) or not unicodedata.is_normalized("NFC", text):
+        return clean_json(value)
     return value
 
 

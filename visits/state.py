@@ -235,7 +235,7 @@ class ResidentFacts:
 ELIGIBILITY_FACTS = ("phone_kind", "sim", "handset_2g_only", "moved_away")
 
 
-@dataclass(eq=False)
+@dataclass(slots=True, eq=False)
 class HouseholdState:
     """A household with its residents and the state rows a batch needs, as apply_line sees them.
 
@@ -491,26 +491,41 @@ def load_subjects(households: dict[int, HouseholdState], subjects) -> None:
 def rows_of_subjects(subjects) -> list[StateRead]:
     """Every state row of these subjects (household id, resident key).
 
-    Read by household, the unique index's first column, and sifted here: a household holds a few dozen rows, and
-    PostgreSQL, given a join on a list of pairs, may guess a scan of the whole table instead.
+    On PostgreSQL read by household, the unique index's first column, and sifted here: a household holds a few
+    dozen rows, and PostgreSQL, given a join on a list of pairs, may guess a scan of the whole table instead.
+    SQLite probes the index once per pair (see _rows_of_pairs): reading and sifting the households' other rows cost
+    more.
     """
-    subjects = set(subjects)
+    subjects = sorted(set(subjects))
     if not subjects:
         return []
-    wanted = sorted({hid for hid, _key in subjects})
     if db.session.connection().dialect.name == "postgresql":
+        wanted = sorted({hid for hid, _key in subjects})
         rows = [StateRead(*row) for row in driver_rows(STATES_SQL.format(among="= ANY(%s)"), (wanted,))]
-    else:
-        rows = []
-        for start in range(0, len(wanted), HOUSEHOLDS_PER_QUERY):
-            chunk = wanted[start:start + HOUSEHOLDS_PER_QUERY]
-            rows += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
-                     for hid, key, kind, code, row_id, value, at, uuid
-                     in driver_rows(STATES_SQL.format(among=_among_sqlite(len(chunk))), tuple(chunk))]
-    return [row for row in rows if (row.household_id, row.resident_key) in subjects]
+        chosen = set(subjects)
+        return [row for row in rows if (row.household_id, row.resident_key) in chosen]
+    found = []
+    size = SUBJECTS_PER_QUERY
+    for start in range(0, len(subjects), size):
+        chunk = subjects[start:start + size]
+        chunk += [(0, 0)] * (size - len(chunk))  # always the same statement; household 0 there is not
+        found += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
+                  for hid, key, kind, code, row_id, value, at, uuid
+                  in driver_rows(_rows_of_pairs(size), tuple(v for pair in chunk for v in pair))]
+    return found
 
 
-HOUSEHOLDS_PER_QUERY = 500  # well under SQLite's 32,766 parameters per statement
+SUBJECTS_PER_QUERY = 128  # a VALUES list of 256 parameters, well under SQLite's 32,766 per statement
+
+
+@lru_cache(maxsize=4)
+def _rows_of_pairs(count: int) -> str:
+    """A query for the state rows of count given subjects, on SQLite: a VALUES list joined on the unique index's
+    first two columns (as _rows_with_keys)."""
+    wanted = ", ".join(["(?, ?)"] * count)
+    return (f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
+            f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
+            f"AND s.resident_key = wanted.column2")
 
 
 def load_item_states(households: list[HouseholdState]) -> None:
@@ -570,15 +585,9 @@ def insert_many(table, columns: tuple, rows: list[tuple], returning: tuple = ())
     connection = db.session.connection()
     dialect = connection.dialect
     if dialect.name == "postgresql":
-        arrays, params = _pg_arrays(table, columns, rows, dialect)
-        sql = f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) " \
-              f"SELECT {', '.join(_pg_column(table, c, f'u.c{i}') for i, c in enumerate(columns))} " \
-              f"FROM unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(len(columns)))})"
-        if returning:
-            return db.session.execute(text(sql + " RETURNING " + ", ".join(_quoted(dialect, c) for c in returning))
-                                      .columns(*(table.c[c] for c in returning)), params).all()
-        db.session.execute(text(sql), params)
-        return []
+        result = connection.exec_driver_sql(_pg_insert(table, columns, returning, dialect),
+                                            _pg_arrays(table, columns, rows))
+        return result.fetchall() if returning else []
     if dialect.name == "sqlite":
         into = f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) VALUES "
         one = f"({', '.join('?' * len(columns))})"
@@ -605,13 +614,7 @@ def update_many(table, columns: tuple, rows: list[tuple]) -> None:
     connection = db.session.connection()
     dialect = connection.dialect
     if dialect.name == "postgresql":
-        names = ("id",) + columns
-        arrays, params = _pg_arrays(table, names, rows, dialect)
-        assignments = ", ".join(f"{_quoted(dialect, c)} = {_pg_column(table, c, f'u.c{i + 1}')}"
-                                for i, c in enumerate(columns))
-        db.session.execute(text(
-            f"UPDATE {_quoted(dialect, table.name)} AS t SET {assignments} "
-            f"FROM unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(len(names)))}) WHERE t.id = u.c0"), params)
+        connection.exec_driver_sql(_pg_update(table, columns, dialect), _pg_arrays(table, ("id",) + columns, rows))
     elif dialect.name == "sqlite":
         connection.exec_driver_sql(
             f"UPDATE {_quoted(dialect, table.name)} SET {', '.join(f'{_quoted(dialect, c)} = ?' for c in columns)} "
@@ -626,19 +629,45 @@ def _quoted(dialect, name: str) -> str:
     return dialect.identifier_preparer.quote(name)
 
 
-def _pg_arrays(table, columns: tuple, rows: list[tuple], dialect) -> tuple[str, dict]:
-    """CAST(:a0 AS type[]), ... for unnest(), and the arrays, one per column (JSON travels as text)."""
-    arrays, params = [], {}
+# The PostgreSQL statements, written once per table and columns: a sync request spent more building them than
+# PostgreSQL spent running them. They go to the driver as they are (psycopg2 sends a list as an array).
+
+@lru_cache(maxsize=32)
+def _pg_insert(table, columns: tuple, returning: tuple, dialect) -> str:
+    sql = f"INSERT INTO {_quoted(dialect, table.name)} ({', '.join(_quoted(dialect, c) for c in columns)}) " \
+          f"SELECT {', '.join(_pg_column(table, c, f'u.c{i}') for i, c in enumerate(columns))} " \
+          f"FROM unnest({_pg_casts(table, columns, dialect)}) AS u({', '.join(f'c{i}' for i in range(len(columns)))})"
+    return sql + (" RETURNING " + ", ".join(_quoted(dialect, c) for c in returning) if returning else "")
+
+
+@lru_cache(maxsize=32)
+def _pg_update(table, columns: tuple, dialect) -> str:
+    names = ("id",) + columns
+    assignments = ", ".join(f"{_quoted(dialect, c)} = {_pg_column(table, c, f'u.c{i + 1}')}"
+                            for i, c in enumerate(columns))
+    return f"UPDATE {_quoted(dialect, table.name)} AS t SET {assignments} " \
+           f"FROM unnest({_pg_casts(table, names, dialect)}) AS u({', '.join(f'c{i}' for i in range(len(names)))}) " \
+           "WHERE t.id = u.c0"
+
+
+def _pg_casts(table, columns: tuple, dialect) -> str:
+    """CAST(%(a0)s AS type[]), ... for unnest(): one array per column (JSON travels as text)."""
+    casts = []
     for i, name in enumerate(columns):
-        column = table.c[name]
+        kind = table.c[name].type
+        casts.append(f"CAST(%(a{i})s AS {'TEXT' if isinstance(kind, JSON) else kind.compile(dialect=dialect)}[])")
+    return ", ".join(casts)
+
+
+def _pg_arrays(table, columns: tuple, rows: list[tuple]) -> dict:
+    """The arrays of _pg_casts, by name."""
+    params = {}
+    for i, name in enumerate(columns):
         values = [row[i] for row in rows]
-        if isinstance(column.type, JSON):
-            values, kind = [None if v is None else json.dumps(v) for v in values], "TEXT"
-        else:
-            kind = column.type.compile(dialect=dialect)
-        arrays.append(f"CAST(:a{i} AS {kind}[])")
+        if isinstance(table.c[name].type, JSON):
+            values = [None if v is None else json.dumps(v) for v in values]
         params[f"a{i}"] = values
-    return ", ".join(arrays), params
+    return params
 
 
 def _pg_column(table, name: str, expression: str) -> str:

@@ -10,7 +10,6 @@ memory one after the other with the same rules (visits.recording.prepare_visit, 
 in a few statements inside one savepoint. Should that write fail (a visit of the run written meanwhile by
 another request), the run is applied again one visit at a time, each in its own savepoint.
 """
-import json
 import uuid as uuidlib
 from functools import cached_property
 
@@ -30,7 +29,7 @@ from .recording import (CANONICAL_UUID, Outcome, Rejected, VisitInput, checked_u
 from .scope import khu_pho_ids
 from .state import (FACT_FIELDS, expire_derived, load_households, load_states, load_subjects,
                     refresh_counters_after_run, write_households)
-from .request_input import clean_json
+from .request_input import parsed_json
 from .text import nfc
 
 bp = Blueprint("sync", __name__, url_prefix="/api")
@@ -91,7 +90,7 @@ def batch_items() -> list:
     if not request.is_json:
         raise BadBody(shape)
     try:
-        body = clean_json(json.loads(request.get_data()))
+        body = parsed_json(request.get_data())
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than the parser goes
         raise BadBody(shape) from None
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):

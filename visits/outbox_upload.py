@@ -3,7 +3,6 @@
 Each item is recorded as its author's, through the same path as the phone's own sync, so a file uploaded
 twice, or after the phone synced after all, writes nothing twice.
 """
-import json
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
@@ -15,7 +14,7 @@ from .extensions import db
 from .models import User
 from .scope import khu_pho_ids
 from .sync import MAX_BATCH, Batch
-from .request_input import clean_json
+from .request_input import parsed_json
 
 bp = Blueprint("outbox_upload", __name__)
 
@@ -66,7 +65,7 @@ def outbox_items(data: bytes) -> list:
     if not data:
         raise ValueError(_("Hãy chọn tệp đã lưu từ điện thoại (.json)."))
     try:
-        body = clean_json(json.loads(data))
+        body = parsed_json(data)
     except (ValueError, RecursionError):
         raise ValueError(_("Tệp này không phải tệp \"Lưu ra tệp\" của ứng dụng (không đọc được JSON).")) from None
     if not isinstance(body, dict) or body.get("app") != "to-cnscd-outbox" or not isinstance(body.get("items"), list):

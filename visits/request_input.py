@@ -9,7 +9,7 @@
   failing the query.
 
 Form values are cleaned as the request parses them (CleanRequest); JSON bodies where they are parsed by hand
-(clean_json, in visits/sync.py and visits/outbox_upload.py).
+(parsed_json, in visits/sync.py and visits/outbox_upload.py).
 """
 import json
 import re

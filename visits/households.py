@@ -14,7 +14,7 @@ from .recording import Rejected, client_time
 from . import fragments, roster
 from .roster import new_household, new_resident
 from .scope import household_or_404, resident_or_404, street_or_404
-from .state import applicable_items, encode_fact, open_items_for, states_of
+from .state import applicable_items, encode_fact, open_items_for, state_values_of
 from .text import address_key, fold, nfc
 
 bp = Blueprint("households", __name__)
@@ -35,7 +35,7 @@ def household_context(household: Household, form: VisitForm | None = None, saved
     """Everything the household page and its swapped region show; form: a visit form sent back with an error,
     None for a new visit's blank one (visits/fragments.py visit_form_head)."""
     items, rules = plan_items(), plan_rules()
-    states = states_of(household)
+    states = state_values_of(household)
     applicable = applicable_items(household, items, rules)
     recent = db.session.execute(RECENT_VISITS, {"household_id": household.id}).all()
     return {"household": household, "street": household.street, "form": form, "saved": saved,
@@ -61,7 +61,7 @@ def guide_links(household: Household, applicable: dict) -> dict:
 @login_required
 def page(household_id: int):
     """The household; after a save, ?saved=<visit uuid> adds the confirmation and the next-door button."""
-    household = household_or_404(household_id, with_street=True)
+    household = household_or_404(household_id, for_page=True)
     saved = None
     if request.args.get("saved"):
         saved = db.session.scalar(select(Visit).where(Visit.uuid == request.args["saved"],

@@ -46,16 +46,18 @@ def _by_id(entity, column, *options) -> dict:
 def _one_or_404(statements: dict, row_id: int):
     allowed = khu_pho_ids(current_user)
     if allowed is None:
-        found = db.session.scalar(statements["all"], {"id": row_id})
+        result = db.session.execute(statements["all"], {"id": row_id})
     else:
-        found = db.session.scalar(statements["scoped"], {"id": row_id, "allowed": allowed})
+        result = db.session.execute(statements["scoped"], {"id": row_id, "allowed": allowed})
+    found = result.unique().scalar_one_or_none()  # unique(): a joined collection gives one row per resident
     if found is None:
         abort(404)
     return found
 
 
 _HOUSEHOLD = {False: _by_id(Household, Household.khu_pho_id),
-              True: _by_id(Household, Household.khu_pho_id, joinedload(Household.street))}
+              True: _by_id(Household, Household.khu_pho_id, joinedload(Household.street),
+                           joinedload(Household.residents))}
 _STREET = {False: _by_id(Street, Street.khu_pho_id),
            True: _by_id(Street, Street.khu_pho_id, joinedload(Street.khu_pho))}
 _RESIDENT = {"all": select(Resident).join(Household).where(Resident.id == bindparam("id"))}
@@ -63,9 +65,9 @@ _RESIDENT["scoped"] = _RESIDENT["all"].where(Household.khu_pho_id.in_(bindparam(
 _KHU_PHO = _by_id(KhuPho, KhuPho.id)
 
 
-def household_or_404(household_id: int, with_street: bool = False) -> Household:
-    """with_street: the household page shows its street, read in the same query."""
-    return _one_or_404(_HOUSEHOLD[with_street], household_id)
+def household_or_404(household_id: int, for_page: bool = False) -> Household:
+    """for_page: the household page shows its street and residents, read in the same query."""
+    return _one_or_404(_HOUSEHOLD[for_page], household_id)
 
 
 def street_or_404(street_id: int, with_khu_pho: bool = False) -> Street:

@@ -78,6 +78,18 @@ def states_of(household: Household) -> dict:
     return {(r.resident_key, r.kind, r.code): r for r in rows}
 
 
+# Built once: what a page shows of a household's state (its values, not rows to change).
+STATE_VALUES = select(ItemState.resident_key, ItemState.kind, ItemState.code, ItemState.value) \
+    .where(ItemState.household_id == bindparam("household_id"))
+
+
+def state_values_of(household: Household) -> dict:
+    """The household's current state for reading, keyed as states_of: rows with .value, not ORM objects (cheaper,
+    and the household page reads a few dozen of them on every view)."""
+    rows = db.session.execute(STATE_VALUES, {"household_id": household.id})
+    return {(r.resident_key, r.kind, r.code): r for r in rows}
+
+
 def _set_fact(household: Household, resident_id: int, field: str, value: str) -> None:
     resident = next(r for r in household.residents if r.id == resident_id)
     setattr(resident, field, decode_fact(field, value))

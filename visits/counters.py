@@ -6,9 +6,7 @@ a property test holds the two equal.
 """
 from collections import Counter, defaultdict
 
-from datetime import datetime
-
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 
 from .extensions import db
 from .indicators import (APP_ITEMS, HouseholdView, PersonView, adder, contribution, first_contact, household_flags,
@@ -46,7 +44,7 @@ def household_views(household_ids: list[int], plan: Plan) -> dict:
     return views
 
 
-# The reads of first_contact_facts, built once (as FIRST_VISIT_TIMES below): on every sync request that counts a
+# The reads of first_contact_facts, built once: on every sync request that counts a
 # cohort item, building them cost more than running them.
 VISITS_OF = select(Visit.household_id, Visit.recorded_at, Visit.uuid) \
     .where(Visit.household_id.in_(bindparam("ids", expanding=True)))
@@ -141,32 +139,15 @@ def refresh_run(households, plan: Plan) -> None:
             full.append(household.id)
         else:
             by_difference.append(household)
-    # Read once for the first-contact test below and the cohort baselines of add_differences.
-    firsts = first_visit_times([h.id for h in by_difference], plan.year)
     for household in list(by_difference):
         in_year = [at for at, _facts in household.applied if at.year == plan.year]
-        if in_year and min(in_year) <= firsts[household.id]:  # this run's visit is (or ties) the first contact
+        # This run's visit is (or ties) the household's first contact of the year: count it in full.
+        if in_year and (household.first_visit is None or min(in_year) <= household.first_visit):
             full.append(household.id)
             by_difference.remove(household)
-    full += add_differences(by_difference, plan, firsts)
+    full += add_differences(by_difference, plan)
     if full:
         refresh(full, plan)
-
-
-# Built once: on every sync request, building the statement cost more than running it.
-FIRST_VISIT_TIMES = select(Visit.household_id, func.min(Visit.recorded_at)) \
-    .where(Visit.household_id.in_(bindparam("ids", expanding=True)), Visit.recorded_at >= bindparam("start"),
-           Visit.recorded_at < bindparam("end")).group_by(Visit.household_id)
-
-
-def first_visit_times(household_ids: list[int], year: int) -> dict[int, datetime]:
-    """The time of each household's earliest visit of the plan year."""
-    if not household_ids:
-        return {}
-    return dict(db.session.execute(FIRST_VISIT_TIMES, {"ids": list(household_ids), "start": datetime(year, 1, 1),
-                                                          "end": datetime(year + 1, 1, 1)}).all())
-
-
 
 
 def changed_answers(household) -> dict:
@@ -179,9 +160,9 @@ def changed_answers(household) -> dict:
     return changed
 
 
-def add_differences(households, plan: Plan, firsts: dict) -> list[int]:
+def add_differences(households, plan: Plan) -> list[int]:
     """Add what the run changed in these households' contributions; the ids of those to count in full instead
-    (no contribution stored yet). firsts: first_visit_times of these households."""
+    (no contribution stored yet)."""
     rules = age_rules(plan)
     work = []
     for household in households:
@@ -196,7 +177,8 @@ def add_differences(households, plan: Plan, firsts: dict) -> list[int]:
     answers = answers_of(work)
     # Baselines only matter where a cohort item changed, and differ from the facts only after a first contact.
     cohort = [h.id for h, changed, _v in work if any(code in COHORT_CODES for _k, code in changed)]
-    baselines = first_contact_facts([hid for hid in cohort if hid in firsts], plan.year)
+    contacted = {h.id for h, _c, _v in work if h.first_visit is not None}
+    baselines = first_contact_facts([hid for hid in cohort if hid in contacted], plan.year)
     deltas: dict = defaultdict(Counter)
     rows = []
     for household, changed, visited in work:

@@ -315,7 +315,7 @@ class VisitRun:
             residents.update(uuid_form(uuid) for uuid in as_list(item.get("met")))
         households.discard(None)
         visits.discard(None)
-        self.households = load_households(households, self.batch.plan.id) if households else {}
+        self.households = load_households(households, self.batch.plan) if households else {}
         self.by_id = {h.id: h for h in self.households.values()}
         self.residents = {r.uuid: h for h in self.households.values() for r in h.residents}
         elsewhere = residents - set(self.residents) - {0, None}

@@ -199,6 +199,12 @@ def contributions(plan) -> dict:
 @example(batches=[[("h12", "2023-06-01T08:00:00", 0, "met", [], [(1, ("sim", "4g"))])],
                   [("h12", "2024-03-01T08:00:00", 0, "met", [], [])],
                   [("h12", None, 0, "met", [(1, "sim4g", "done")], [])]])
+# Visits synced late but recorded before the household's first contact become the first contact: first one that
+# says Hải's SIM is 2G (he joins the cohort of target 3), then one from before it (he leaves it again), which
+# carries no fact and must still be counted in full.
+@example(batches=[[("h_ll", "2024-09-01T08:00:00", 0, "met", [], [])],
+                  [("h_ll", "2024-03-01T08:00:00", 2, "met", [], [(1, ("sim", "2g"))])],
+                  [("h_ll", "2024-03-01T08:00:00", 0, "met", [(1, "sim4g", "done")], [])]])
 # A first contact, then facts from before it that lose to the household list's but change Em's cohort (target 4).
 @example(batches=[[("h2a", "2024-03-01T08:00:00", 0, "met", [], [])],
                   [("h2a", "2023-06-01T08:00:00", 0, "met", [], [(1, ("phone_kind", "smart"))])],

@@ -44,8 +44,8 @@ def household_views(household_ids: list[int], plan: Plan) -> dict:
     return views
 
 
-# The reads of first_contact_facts, built once: on every sync request that counts a
-# cohort item, building them cost more than running them.
+# The reads of first_contact_facts, built once: on every sync request that counts a cohort item, building them cost
+# more than running them.
 VISITS_OF = select(Visit.household_id, Visit.recorded_at, Visit.uuid) \
     .where(Visit.household_id.in_(bindparam("ids", expanding=True)))
 FACT_ANSWERS_OF = select(Visit.household_id, VisitAnswer.resident_id, VisitAnswer.code, VisitAnswer.value,

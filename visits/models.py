@@ -205,7 +205,7 @@ class Visit(db.Model):
     """An immutable event; a correction is a new visit, never an edit."""
     __tablename__ = "visit"
     # A household's visits in the order they happened, from the index alone: its latest (the household page), its
-    # first of the year (the counters' first contact, after every sync) and all of them (first_contact_facts).
+    # first of the year (the counters' first contact, on every sync) and all of them (first_contact_facts).
     __table_args__ = (Index("ix_visit_household_recorded", "household_id", "recorded_at", "uuid"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, event, select
 
 from .extensions import db
 from .models import ChecklistItem, Plan
-from .state import PlainItem, age_rules
+from .state import age_rules
 
 
 # Built once: every household page and sync batch reads the plan and its items.
@@ -43,19 +43,14 @@ def active_plan() -> Plan:
 
 
 def plan_items() -> list[Item]:
-    return _checklist()[0]
+    return _checklist()
 
 
 def plan_rules():
     return age_rules(active_plan())
 
 
-def plain_plan_items() -> list[PlainItem]:
-    """The checklist as state.PlainItem: what a sync batch of visits needs."""
-    return _checklist()[1]
-
-
-def _checklist() -> tuple[list[Item], list[PlainItem]]:
+def _checklist() -> list[Item]:
     """The active plan's checklist, kept by the process under the plan's revision: a household page or a sync
     batch spent a fifth of its time reading it, and it changes a few times a year at most."""
     if "checklist" not in g:
@@ -65,7 +60,7 @@ def _checklist() -> tuple[list[Item], list[PlainItem]]:
         if kept is None or kept[0] != key:
             items = [Item(*row[:7], tuple(row.steps or ()), *row[8:]) for row in db.session.execute(
                 ITEM_ROWS, {"plan_id": plan.id})]
-            kept = key, (items, [PlainItem(i.code, i.label, i.applies_to, i.eligibility) for i in items])
+            kept = key, items
             current_app.extensions["checklist"] = kept  # one assignment: a thread reading it sees old or new
         g.checklist = kept[1]
     return g.checklist

@@ -212,14 +212,6 @@ def recompute_household(household: Household, items, rules) -> None:
 # The sync API applies a phone's batch of visits in memory, with the rules above, and then writes what
 # changed in a few statements. These classes stand in for the rows record_visit would touch one by one.
 
-class PlainItem(NamedTuple):
-    """A checklist item as plain data (what eligibility and the checks read), cheap to read in a loop."""
-    code: str
-    label: str
-    applies_to: str
-    eligibility: str
-
-
 @dataclass(slots=True, eq=False)
 class StateRow:
     """An ItemState row a batch has changed; id is None until it is inserted."""
@@ -405,7 +397,8 @@ def _household_rows(uuids: list, plan: Plan | None) -> tuple[list, list]:
 def _household_rows_sqlite(uuids: list, plan: Plan | None) -> tuple[list, list]:
     """The rows of load_households on SQLite, its text converted as SQLAlchemy would (it stores a date as
     "2026-01-01 00:00:00.000000", so the year's bounds are compared as that text)."""
-    start, end, plan_id = (None if v is None else str(v) for v in _plan_year(plan))
+    start, end, plan_id = _plan_year(plan)
+    start, end = (None if v is None else str(v) for v in (start, end))
     found = [(hid, uuid, khu_pho_id, bool(is_business), status, _datetime(at), at_uuid, open_items, street_id,
               row_id, None if vector is None else json.loads(vector), _datetime(first))
              for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector, first

@@ -11,7 +11,6 @@ in a few statements inside one savepoint. Should that write fail (a visit of the
 another request), the run is applied again one visit at a time, each in its own savepoint.
 """
 import uuid as uuidlib
-from functools import cached_property
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -21,7 +20,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, consent, roster
-from .checklist import active_plan, plain_plan_items, plan_items, plan_rules
+from .checklist import active_plan, plan_items, plan_rules
 from .extensions import csrf, db
 from .models import Change, Household, Resident, Street, SyncConflict, Visit, utcnow
 from .recording import (CANONICAL_UUID, Outcome, Rejected, VisitInput, checked_uuid, client_time,
@@ -197,13 +196,8 @@ class Batch:
         self.allowed = khu_pho_ids(user)  # None: every khu phố
         self.plan = active_plan()
         self.rules = plan_rules()
-        self.plain_items = plain_plan_items()
-        self.items_by_code = {i.code: i for i in self.plain_items}
-
-    @cached_property
-    def items(self) -> list:
-        """The checklist's rows, for the items applied one at a time (a run of visits needs plain_items only)."""
-        return plan_items()
+        self.items = plan_items()
+        self.items_by_code = {i.code: i for i in self.items}
 
     def in_scope(self, khu_pho_id: int) -> bool:
         return self.allowed is None or khu_pho_id in self.allowed
@@ -387,7 +381,7 @@ class VisitRun:
 
     def write(self) -> None:
         write_visits(self.batch.user_id, self.accepted)
-        write_households(self.households.values(), self.batch.plain_items, self.batch.items_by_code,
+        write_households(self.households.values(), self.batch.items, self.batch.items_by_code,
                          self.batch.rules)
         expire_derived()  # the session must not hold what was just written past it
         visited = [h for h in self.households.values() if h.visited]

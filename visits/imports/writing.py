@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from .. import counters
 from ..addresses import sort_key
-from ..checklist import active_plan, plain_plan_items, plan_rules
+from ..checklist import active_plan, plan_items, plan_rules
 from ..extensions import db
 from ..indicators import HouseholdView, PersonView, contribution
 from ..models import Change, Household, HouseholdContribution, ItemState, Resident, Street, new_uuid, utcnow
@@ -123,7 +123,7 @@ class Writer:
         """New households with their residents, facts, fact rows, open items and counters, in a few statements."""
         if not plans:
             return
-        items, rules = plain_plan_items(), plan_rules()
+        items, rules = plan_items(), plan_rules()
         rows, drafts = [], []
         for plan, uuid in zip(plans, fresh_uuids(len(plans))):
             data, street = plan.household, self.street_of(plan.household)
@@ -292,7 +292,7 @@ class Writer:
                 household.apply_line(line)
             household.visited = True  # "write me": write_households skips the others
             household.recount = household.recount or uuid in self.recount
-        items = plain_plan_items()
+        items = plan_items()
         write_households(households.values(), items, {i.code: i for i in items}, plan_rules())
         expire_derived()
         counters.refresh(list(by_id), active_plan())

@@ -203,15 +203,14 @@ def ingest_rate(url: str) -> tuple[float, list, float]:
     return SYNC_BATCHES * SYNC_BATCH / elapsed, batches, counting[0] / elapsed
 
 
-def raw_rate(directory: str, batches: list[list[dict]]) -> float:
-    """The same visit and answer rows put in with plain sqlite3 executemany, one commit per 100 visits
-    (the median of RAW_ATTEMPTS runs, each into a new scratch database)."""
+def raw_rows(batches: list[list[dict]]) -> list[tuple[list, list]]:
+    """The visit and answer rows of each batch as a plain insert would put them, UUIDs of households and residents
+    replaced by stand-in integer ids (as the server would have looked them up)."""
     import hashlib
     import json
-    import sqlite3
     from datetime import datetime
 
-    ids = {}  # UUID -> a stand-in integer id, as the server would have looked them up
+    ids = {}
 
     def key(value):
         return ids.setdefault(value, len(ids) + 1) if value else None
@@ -228,29 +227,96 @@ def raw_rate(directory: str, batches: list[list[dict]]) -> float:
                            hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()))
             answers += [(visit_id, key(a["resident"]), "item", a["code"], a["value"]) for a in item["answers"]]
         prepared.append((visits, answers))
+    return prepared
+
+
+# The tables of the raw insert: the visit and answer columns and indexes, none of the app's other tables or keys.
+RAW_TABLES = (
+    "CREATE TABLE raw_visit (id INTEGER PRIMARY KEY, uuid VARCHAR(36) NOT NULL UNIQUE, household_id INTEGER NOT NULL, "
+    "user_id INTEGER NOT NULL, recorded_at DATETIME NOT NULL, received_at DATETIME NOT NULL, "
+    "outcome VARCHAR(20) NOT NULL, met_resident_ids JSON NOT NULL, notes TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL)",
+    "CREATE TABLE raw_visit_answer (id INTEGER PRIMARY KEY, visit_id INTEGER NOT NULL REFERENCES raw_visit (id), "
+    "resident_id INTEGER, kind VARCHAR(10) NOT NULL, code VARCHAR(40) NOT NULL, value VARCHAR(20) NOT NULL)",
+    "CREATE INDEX ix_raw_visit_answer_visit_id ON raw_visit_answer (visit_id)",
+)
+RAW_VISITS = "INSERT INTO raw_visit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+RAW_ANSWERS = "INSERT INTO raw_visit_answer (visit_id, resident_id, kind, code, value) VALUES (?, ?, ?, ?, ?)"
+
+
+def raw_rate(directory: str, batches: list[list[dict]]) -> float:
+    """The same visit and answer rows put in with plain sqlite3 executemany, one commit per 100 visits
+    (the median of RAW_ATTEMPTS runs, each into a new scratch database)."""
+    import sqlite3
+
+    prepared = raw_rows(batches)
     rates = []
     for attempt in range(RAW_ATTEMPTS):
         connection = sqlite3.connect(f"{directory}/raw-{attempt}.sqlite", isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("CREATE TABLE visit (id INTEGER PRIMARY KEY, uuid VARCHAR(36) NOT NULL UNIQUE, "
-                           "household_id INTEGER NOT NULL, user_id INTEGER NOT NULL, recorded_at DATETIME NOT NULL, "
-                           "received_at DATETIME NOT NULL, outcome VARCHAR(20) NOT NULL, "
-                           "met_resident_ids JSON NOT NULL, notes TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL)")
-        connection.execute("CREATE TABLE visit_answer (id INTEGER PRIMARY KEY, visit_id INTEGER NOT NULL "
-                           "REFERENCES visit (id), resident_id INTEGER, kind VARCHAR(10) NOT NULL, "
-                           "code VARCHAR(40) NOT NULL, value VARCHAR(20) NOT NULL)")
-        connection.execute("CREATE INDEX ix_visit_answer_visit_id ON visit_answer (visit_id)")
+        for statement in RAW_TABLES:
+            connection.execute(statement)
         started = time.perf_counter()
         for visits, answers in prepared:
             connection.execute("BEGIN IMMEDIATE")
-            connection.executemany("INSERT INTO visit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", visits)
-            connection.executemany("INSERT INTO visit_answer (visit_id, resident_id, kind, code, value) "
-                                   "VALUES (?, ?, ?, ?, ?)", answers)
+            connection.executemany(RAW_VISITS, visits)
+            connection.executemany(RAW_ANSWERS, answers)
             connection.execute("COMMIT")
         rates.append(len(prepared) * SYNC_BATCH / (time.perf_counter() - started))
         connection.close()
     return sorted(rates)[len(rates) // 2]  # the median: a few fsyncs make one attempt noisy
+
+
+def floor_rate(directory: str, batches: list[list[dict]]) -> float:
+    """The raw insert made inside the app's request: the same bodies POSTed by a logged-in member with the CSRF
+    token, parsed, and their rows (as raw_rows makes them) written to raw's tables in the app's database through
+    its session, with one commit and a JSON answer per batch; no lookups, checks, state or counters. Not a target:
+    what is left of a batch's time for everything else once the request and the bare write are paid."""
+    import json
+
+    from flask import jsonify, request
+    from flask_login import current_user
+    from sqlalchemy import text
+
+    from visits.extensions import csrf, db
+
+    rows = {batch[0]["uuid"]: prepared for batch, prepared in zip(batches, raw_rows(batches))}
+
+    @csrf.exempt  # checked below, as /api/sync checks it
+    def write_rows():
+        if not current_user.is_authenticated:
+            return jsonify(error="login"), 401
+        csrf.protect()
+        items = json.loads(request.get_data())["items"]
+        if items:
+            visits, answers = rows[items[0]["uuid"]]
+            connection = db.session.connection()
+            connection.exec_driver_sql(RAW_VISITS, visits)
+            connection.exec_driver_sql(RAW_ANSWERS, answers)
+        db.session.commit()
+        return jsonify(results=[{"uuid": item["uuid"], "status": "accepted"} for item in items])
+
+    app = sync_app(f"sqlite:///{directory}/floor.sqlite")
+    app.add_url_rule("/bench/floor", view_func=write_rows, methods=["POST"])
+    try:
+        with app.app_context():
+            for statement in RAW_TABLES:
+                db.session.execute(text(statement))
+            db.session.commit()
+        client, token = logged_in_client(app)
+        bodies = [json.dumps({"items": batch}, ensure_ascii=False).encode() for batch in [[]] + batches]
+        post = lambda body: client.post("/bench/floor", data=body, content_type="application/json",  # noqa: E731
+                                        headers={"X-CSRFToken": token})
+        assert post(bodies[0]).status_code == 200  # the warm-up: an empty batch
+        gc.freeze()
+        started = time.perf_counter()
+        answers = [post(body) for body in bodies[1:]]
+        elapsed = time.perf_counter() - started
+        assert all(answer.status_code == 200 for answer in answers), answers[0].get_data(as_text=True)[:300]
+    finally:
+        gc.unfreeze()
+        close(app)
+    return len(batches) * SYNC_BATCH / elapsed
 
 
 @bench
@@ -265,6 +331,7 @@ def sync_ingest():
     with tempfile.TemporaryDirectory() as directory:
         sqlite_rate, batches, counters_share = ingest_rate(f"sqlite:///{directory}/bench.sqlite")
         raw = raw_rate(directory, batches)
+        floor = floor_rate(directory, batches)
     figures.append(("sync_ingest_sqlite", round(sqlite_rate), "visits/s"))
     try:
         admin = create_engine(postgres_url())
@@ -287,6 +354,10 @@ def sync_ingest():
     figures.append(("sync_ingest_ratio", round(sqlite_rate / raw, 3), "x"))
     # Not a target: how much of the SQLite figure goes to the khu phố target counters (visits/counters.py).
     figures.append(("sync_ingest_sqlite_counters_share", round(counters_share, 2), "x"))
+    # Not a target either: the raw insert inside the app's request (login, CSRF, JSON in and out, the session's
+    # commit), with no lookups, checks, state or counters; its ratio to raw bounds what any sync path could reach.
+    figures.append(("sync_ingest_floor_sqlite", round(floor), "visits/s"))
+    figures.append(("sync_ingest_floor_ratio", round(floor / raw, 3), "x"))
     return figures
 
 

@@ -232,9 +232,10 @@ def raw_rows(batches: list[list[dict]]) -> list[tuple[list, list]]:
 
 # The tables of the raw insert: the visit and answer columns and indexes, none of the app's other tables or keys.
 RAW_TABLES = (
-    "CREATE TABLE raw_visit (id INTEGER PRIMARY KEY, uuid VARCHAR(36) NOT NULL UNIQUE, household_id INTEGER NOT NULL, "
-    "user_id INTEGER NOT NULL, recorded_at DATETIME NOT NULL, received_at DATETIME NOT NULL, "
-    "outcome VARCHAR(20) NOT NULL, met_resident_ids JSON NOT NULL, notes TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL)",
+    "CREATE TABLE raw_visit (id INTEGER PRIMARY KEY, uuid VARCHAR(36) NOT NULL UNIQUE, "
+    "household_id INTEGER NOT NULL, user_id INTEGER NOT NULL, recorded_at DATETIME NOT NULL, "
+    "received_at DATETIME NOT NULL, outcome VARCHAR(20) NOT NULL, met_resident_ids JSON NOT NULL, notes TEXT NOT NULL, "
+    "content_hash VARCHAR(64) NOT NULL)",
     "CREATE TABLE raw_visit_answer (id INTEGER PRIMARY KEY, visit_id INTEGER NOT NULL REFERENCES raw_visit (id), "
     "resident_id INTEGER, kind VARCHAR(10) NOT NULL, code VARCHAR(40) NOT NULL, value VARCHAR(20) NOT NULL)",
     "CREATE INDEX ix_raw_visit_answer_visit_id ON raw_visit_answer (visit_id)",

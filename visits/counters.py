@@ -63,7 +63,12 @@ def first_contact_facts(household_ids: list[int], year: int) -> dict[int, dict]:
     for hid, at, uuid in db.session.execute(VISITS_OF, {"ids": list(household_ids)}):
         visits[hid].append((at, uuid))
     firsts = {hid: first_contact(v, year) for hid, v in visits.items()}
-    firsts = {hid: f for hid, f in firsts.items() if f is not None}
+    return facts_at_first_contact({hid: f for hid, f in firsts.items() if f is not None})
+
+
+def facts_at_first_contact(firsts: dict) -> dict[int, dict]:
+    """first_contact_facts for households whose first contact is known already: {household id: (recorded_at,
+    uuid) of its first visit of the plan year}."""
     if not firsts:
         return {}
     lines = list(db.session.execute(FACT_ANSWERS_OF, {"ids": list(firsts)}))
@@ -142,7 +147,7 @@ def refresh_run(households, plan: Plan) -> None:
     for household in list(by_difference):
         in_year = [at for at, _facts in household.applied if at.year == plan.year]
         # This run's visit is (or ties) the household's first contact of the year: count it in full.
-        if in_year and (household.first_visit is None or min(in_year) <= household.first_visit):
+        if in_year and (household.first_contact is None or min(in_year) <= household.first_contact[0]):
             full.append(household.id)
             by_difference.remove(household)
     full += add_differences(by_difference, plan)
@@ -177,8 +182,9 @@ def add_differences(households, plan: Plan) -> list[int]:
     answers = answers_of(work)
     # Baselines only matter where a cohort item changed, and differ from the facts only after a first contact.
     cohort = [h.id for h, changed, _v in work if any(code in COHORT_CODES for _k, code in changed)]
-    contacted = {h.id for h, _c, _v in work if h.first_visit is not None}
-    baselines = first_contact_facts([hid for hid in cohort if hid in contacted], plan.year)
+    # Their first contacts were read with them, before the run; its visits came later (refresh_run), so stand.
+    baselines = facts_at_first_contact({h.id: h.first_contact for h, _c, _v in work
+                                        if h.id in cohort and h.first_contact is not None})
     deltas: dict = defaultdict(Counter)
     rows = []
     for household, changed, visited in work:

@@ -266,8 +266,9 @@ class HouseholdState:
     street_id: int = 0
     # (row id, vector) of the plan's stored contribution, read with the household when asked; None: no row.
     contribution: tuple | None = None
-    # The time of its first visit of the plan year, before this batch's (read with the contribution); None: none.
-    first_visit: datetime | None = None
+    # (recorded_at, uuid) of its first visit of the plan year, before this batch's (read with the contribution), as
+    # indicators.first_contact gives it; None: none.
+    first_contact: tuple | None = None
     whole: set = field(default_factory=set)  # resident keys (0: the household) whose every state row is in states
 
     def __post_init__(self):
@@ -330,8 +331,8 @@ class HouseholdState:
 
 def load_households(uuids, plan: Plan | None = None) -> dict[str, HouseholdState]:
     """The households with these UUIDs and their residents, in two queries; keyed by UUID. With a plan, each with
-    its stored contribution to the plan (HouseholdState.contribution) and the time of its first visit of the plan
-    year (HouseholdState.first_visit), read in the same query: the counters need both after a run of visits.
+    its stored contribution to the plan (HouseholdState.contribution) and its first visit of the plan year
+    (HouseholdState.first_contact), read in the same query: the counters need both after a run of visits.
 
     The households are locked until the transaction ends (FOR UPDATE; SQLite's BEGIN IMMEDIATE locks everything
     already): another request's visits to them wait, then read the state these write, so none is lost.
@@ -344,11 +345,11 @@ def load_households(uuids, plan: Plan | None = None) -> dict[str, HouseholdState
     else:
         household_rows, resident_rows = _household_rows(uuids, plan)
     found, by_id = {}, {}
-    for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector, first \
-            in household_rows:
+    for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector, \
+            first_at, first_uuid in household_rows:
         household = HouseholdState(hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items,
                                    street_id=street_id, contribution=None if row_id is None else (row_id, vector),
-                                   first_visit=first)
+                                   first_contact=None if first_uuid is None else (first_at, first_uuid))
         found[uuid] = by_id[hid] = household
     for row in resident_rows:
         resident = ResidentFacts(*row[1:])
@@ -361,12 +362,15 @@ def load_households(uuids, plan: Plan | None = None) -> dict[str, HouseholdState
 
 # The reads of load_households and rows_of_subjects, for either driver's placeholders: {p} one value, {among} a
 # list of them ("= ANY(%s)" on PostgreSQL, "IN (?, ?, ...)" on SQLite).
-# The first visit of the plan year is read from the index on (household_id, recorded_at), one probe per household.
+# The first visit of the plan year (time, then UUID, as indicators.first_contact orders them) is read from the index
+# on (household_id, recorded_at, uuid): two probes per household, no table row.
+FIRST_VISIT_SQL = ("(SELECT v.{column} FROM visit AS v WHERE v.household_id = h.id AND v.recorded_at >= {p} "
+                   "AND v.recorded_at < {p} ORDER BY v.recorded_at, v.uuid LIMIT 1)")
 HOUSEHOLDS_SQL = ("SELECT h.id, h.uuid, h.khu_pho_id, h.is_business, h.status, h.last_visit_at, h.last_visit_uuid, "
-                  "h.open_items, h.street_id, c.id, c.vector, (SELECT min(v.recorded_at) FROM visit AS v "
-                  "WHERE v.household_id = h.id AND v.recorded_at >= {p} AND v.recorded_at < {p}) "
-                  "FROM household AS h LEFT JOIN household_contribution AS c ON c.household_id = h.id "
-                  "AND c.plan_id = {p} WHERE h.uuid {among} ORDER BY h.id")
+                  "h.open_items, h.street_id, c.id, c.vector, " + FIRST_VISIT_SQL.format(column="recorded_at", p="{p}")
+                  + ", " + FIRST_VISIT_SQL.format(column="uuid", p="{p}") + " FROM household AS h "
+                  "LEFT JOIN household_contribution AS c ON c.household_id = h.id AND c.plan_id = {p} "
+                  "WHERE h.uuid {among} ORDER BY h.id")
 RESIDENTS_SQL = ("SELECT household_id, id, uuid, birth_year, phone_kind, sim, handset_2g_only, has_epay, moved_away "
                  "FROM resident WHERE household_id {among} ORDER BY id")
 STATES_SQL = ("SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid FROM item_state "
@@ -377,12 +381,16 @@ def _among_sqlite(count: int) -> str:
     return f"IN ({', '.join('?' * count)})"
 
 
-def _plan_year(plan: Plan | None) -> tuple:
-    """The parameters of HOUSEHOLDS_SQL before the UUIDs: the plan year's bounds and the plan's id (None without a
-    plan: no contribution, no first visit)."""
+def _plan_year(plan: Plan | None, as_text: bool = False) -> tuple:
+    """The parameters of HOUSEHOLDS_SQL before the UUIDs: the plan year's bounds (once per first-visit probe) and the
+    plan's id (None without a plan: no contribution, no first visit). as_text: the bounds as SQLite compares them
+    with its stored dates ("2026-01-01 00:00:00" sorts before "2026-01-01 00:00:00.000000", after any time of 2025)."""
     if plan is None:
-        return None, None, None
-    return datetime(plan.year, 1, 1), datetime(plan.year + 1, 1, 1), plan.id
+        return (None,) * 5
+    start, end = datetime(plan.year, 1, 1), datetime(plan.year + 1, 1, 1)
+    if as_text:
+        start, end = str(start), str(end)
+    return start, end, start, end, plan.id
 
 
 def _household_rows(uuids: list, plan: Plan | None) -> tuple[list, list]:
@@ -395,15 +403,12 @@ def _household_rows(uuids: list, plan: Plan | None) -> tuple[list, list]:
 
 
 def _household_rows_sqlite(uuids: list, plan: Plan | None) -> tuple[list, list]:
-    """The rows of load_households on SQLite, its text converted as SQLAlchemy would (it stores a date as
-    "2026-01-01 00:00:00.000000", so the year's bounds are compared as that text)."""
-    start, end, plan_id = _plan_year(plan)
-    start, end = (None if v is None else str(v) for v in (start, end))
+    """The rows of load_households on SQLite, its text converted as SQLAlchemy would."""
     found = [(hid, uuid, khu_pho_id, bool(is_business), status, _datetime(at), at_uuid, open_items, street_id,
-              row_id, None if vector is None else json.loads(vector), _datetime(first))
-             for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector, first
-             in driver_rows(HOUSEHOLDS_SQL.format(p="?", among=_among_sqlite(len(uuids))),
-                            (start, end, plan_id, *uuids))]
+              row_id, None if vector is None else json.loads(vector), _datetime(first_at), first_uuid)
+             for hid, uuid, khu_pho_id, is_business, status, at, at_uuid, open_items, street_id, row_id, vector,
+             first_at, first_uuid in driver_rows(HOUSEHOLDS_SQL.format(p="?", among=_among_sqlite(len(uuids))),
+                                                 (*_plan_year(plan, as_text=True), *uuids))]
     if not found:
         return [], []
     residents = driver_rows(RESIDENTS_SQL.format(among=_among_sqlite(len(found))), tuple(row[0] for row in found))

@@ -269,7 +269,7 @@ class HouseholdState:
     # (recorded_at, uuid) of its first visit of the plan year, before this batch's (read with the contribution), as
     # indicators.first_contact gives it; None: none.
     first_contact: tuple | None = None
-    whole: set = field(default_factory=set)  # resident keys (0: the household) whose every state row is in states
+    whole: set = field(default_factory=set)  # resident keys (0: the household) whose every item row is in states
 
     def __post_init__(self):
         self.status_read = self.status
@@ -360,7 +360,7 @@ def load_households(uuids, plan: Plan | None = None) -> dict[str, HouseholdState
     return found
 
 
-# The reads of load_households and rows_of_subjects, for either driver's placeholders: {p} one value, {among} a
+# The reads of load_households and item_rows_of_subjects, for either driver's placeholders: {p} one value, {among} a
 # list of them ("= ANY(%s)" on PostgreSQL, "IN (?, ?, ...)" on SQLite).
 # The first visit of the plan year (time, then UUID, as indicators.first_contact orders them) is read from the index
 # on (household_id, recorded_at, uuid): two probes per household, no table row.
@@ -373,8 +373,8 @@ HOUSEHOLDS_SQL = ("SELECT h.id, h.uuid, h.khu_pho_id, h.is_business, h.status, h
                   "WHERE h.uuid {among} ORDER BY h.id")
 RESIDENTS_SQL = ("SELECT household_id, id, uuid, birth_year, phone_kind, sim, handset_2g_only, has_epay, moved_away "
                  "FROM resident WHERE household_id {among} ORDER BY id")
-STATES_SQL = ("SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid FROM item_state "
-              "WHERE household_id {among}")
+ITEM_STATES_SQL = ("SELECT household_id, resident_key, kind, code, id, value, recorded_at, visit_uuid "
+                   "FROM item_state WHERE household_id {among} AND kind = 'item'")
 
 
 def _among_sqlite(count: int) -> str:
@@ -504,33 +504,33 @@ def _rows_with_keys_pg():
 def item_answers_of(subjects) -> list[tuple]:
     """Every item answer of these subjects (household id, resident key), as (household id, resident key, code,
     value)."""
-    return [(row.household_id, row.resident_key, row.code, row.value) for row in rows_of_subjects(subjects)
-            if row.kind == "item"]
+    return [(row.household_id, row.resident_key, row.code, row.value) for row in item_rows_of_subjects(subjects)]
 
 
 def load_subjects(households: dict[int, HouseholdState], subjects) -> None:
-    """Read every state row of these subjects (household id, resident key) into their households, and note them
+    """Read every item row of these subjects (household id, resident key) into their households, and note them
     read in full (HouseholdState.whole): the counters then take their answers from memory."""
-    for row in rows_of_subjects(subjects):
+    for row in item_rows_of_subjects(subjects):
         households[row.household_id].states.setdefault((row.resident_key, row.kind, row.code), row)
     for hid, key in subjects:
         households[hid].whole.add(key)
 
 
-def rows_of_subjects(subjects) -> list[StateRead]:
-    """Every state row of these subjects (household id, resident key).
+def item_rows_of_subjects(subjects) -> list[StateRead]:
+    """Every item row of these subjects (household id, resident key); not their facts, which a resident's columns
+    hold too and which only a visit that carries facts changes (a third of the rows a sync batch read).
 
     On PostgreSQL read by household, the unique index's first column, and sifted here: a household holds a few
     dozen rows, and PostgreSQL, given a join on a list of pairs, may guess a scan of the whole table instead.
-    SQLite probes the index once per pair (see _rows_of_pairs): reading and sifting the households' other rows cost
-    more.
+    SQLite probes the index once per pair (see _item_rows_of_pairs): reading and sifting the households' other rows
+    cost more.
     """
     subjects = sorted(set(subjects))
     if not subjects:
         return []
     if db.session.connection().dialect.name == "postgresql":
         wanted = sorted({hid for hid, _key in subjects})
-        rows = [StateRead(*row) for row in driver_rows(STATES_SQL.format(among="= ANY(%s)"), (wanted,))]
+        rows = [StateRead(*row) for row in driver_rows(ITEM_STATES_SQL.format(among="= ANY(%s)"), (wanted,))]
         chosen = set(subjects)
         return [row for row in rows if (row.household_id, row.resident_key) in chosen]
     found = []
@@ -540,7 +540,7 @@ def rows_of_subjects(subjects) -> list[StateRead]:
         chunk += [(0, 0)] * (size - len(chunk))  # always the same statement; household 0 there is not
         found += [StateRead(hid, key, kind, code, row_id, value, datetime.fromisoformat(at), uuid)
                   for hid, key, kind, code, row_id, value, at, uuid
-                  in driver_rows(_rows_of_pairs(size), tuple(v for pair in chunk for v in pair))]
+                  in driver_rows(_item_rows_of_pairs(size), tuple(v for pair in chunk for v in pair))]
     return found
 
 
@@ -548,13 +548,13 @@ SUBJECTS_PER_QUERY = 128  # a VALUES list of 256 parameters, well under SQLite's
 
 
 @lru_cache(maxsize=4)
-def _rows_of_pairs(count: int) -> str:
-    """A query for the state rows of count given subjects, on SQLite: a VALUES list joined on the unique index's
-    first two columns (as _rows_with_keys)."""
+def _item_rows_of_pairs(count: int) -> str:
+    """A query for the item rows of count given subjects, on SQLite: a VALUES list joined on the unique index's
+    first three columns (as _rows_with_keys)."""
     wanted = ", ".join(["(?, ?)"] * count)
     return (f"SELECT s.household_id, s.resident_key, s.kind, s.code, s.id, s.value, s.recorded_at, s.visit_uuid "
             f"FROM (VALUES {wanted}) AS wanted JOIN item_state AS s ON s.household_id = wanted.column1 "
-            f"AND s.resident_key = wanted.column2")
+            f"AND s.resident_key = wanted.column2 AND s.kind = 'item'")
 
 
 def load_item_states(households: list[HouseholdState]) -> None:

@@ -181,10 +181,10 @@ def add_differences(households, plan: Plan) -> list[int]:
     work = [w for w in work if w[0].contribution is not None]
     answers = answers_of(work)
     # Baselines only matter where a cohort item changed, and differ from the facts only after a first contact.
-    cohort = [h.id for h, changed, _v in work if any(code in COHORT_CODES for _k, code in changed)]
-    # Their first contacts were read with them, before the run; its visits came later (refresh_run), so stand.
-    baselines = facts_at_first_contact({h.id: h.first_contact for h, _c, _v in work
-                                        if h.id in cohort and h.first_contact is not None})
+    # The first contacts read with the households stand: a run that makes one is counted in full (refresh_run).
+    baselines = facts_at_first_contact({h.id: h.first_contact for h, changed, _v in work
+                                        if h.first_contact is not None
+                                        and any(code in COHORT_CODES for _k, code in changed)})
     deltas: dict = defaultdict(Counter)
     rows = []
     for household, changed, visited in work:

@@ -316,17 +316,18 @@ class VisitRun:
         self.elsewhere = set(db.session.scalars(select(Resident.uuid).where(Resident.uuid.in_(elsewhere)))) \
             if elsewhere else set()
         self.seen = dict(db.session.execute(VISITS_SEEN, {"uuids": list(visits)}).all()) if visits else {}
-        # Every item row of the subjects the lines name, and of each household itself: the counters' differences
+        # Every item row of the subjects the answers name, and of each household itself: the counters' differences
         # read all their answers (visits.counters.answers_of), and one query for all beats one per use. Facts are
-        # read by key, the few the lines name.
+        # read by key: a visit that carries them is counted again in full (counters.refresh_run).
         subjects, facts = {(h.id, 0) for h in self.households.values()}, set()
         for household_uuid, subject, kind, code in lines:
             household = self.households.get(household_uuid)
             resident = household.resident(subject) if household is not None and subject else None
             if isinstance(code, str) and resident is not None:
-                subjects.add((household.id, resident.id))
                 if kind == "fact":
                     facts.add((household.id, resident.id, kind, code))
+                else:
+                    subjects.add((household.id, resident.id))
         load_subjects(self.by_id, subjects)
         self.read_states(facts)
 
